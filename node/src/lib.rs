@@ -1,1 +1,6 @@
-//! placeholder
+//! The Otedama node: the coin-daemon client, the Stratum server, the peer-to-peer network and the
+//! HTTP API, around the sharechain. The `otedama` binary is a thin layer over this library.
+
+pub mod daemon;
+pub mod stratum;
+pub mod work;

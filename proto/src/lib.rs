@@ -12,6 +12,7 @@ pub mod header;
 pub mod merkle;
 pub mod pow;
 pub mod scrypt;
+pub mod selftest;
 pub mod stratum;
 pub mod target;
 pub mod uint;

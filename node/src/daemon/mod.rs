@@ -1,0 +1,12 @@
+//! The coin daemon: a JSON-RPC client for litecoind / bitcoind and the block templates it serves.
+//!
+//! `rpc` speaks JSON-RPC over HTTP with user/password or cookie authentication; `template` decodes
+//! `getblocktemplate`; `regtest` starts and stops local regtest daemons for tests and the demo.
+
+pub mod regtest;
+pub mod rpc;
+pub mod source;
+pub mod template;
+
+pub use rpc::{Auth, RpcClient, RpcError};
+pub use template::BlockTemplate;

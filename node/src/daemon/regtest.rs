@@ -1,0 +1,305 @@
+//! Local `litecoind -regtest` daemons for end-to-end tests and `otedama devnet`.
+//!
+//! litecoind refuses `getblocktemplate` while it has no peer or is in initial block download, so a
+//! usable regtest network is two daemons connected on loopback with one block mined. Daemons run
+//! as child processes on free loopback ports inside a caller-chosen directory, and are stopped
+//! when dropped.
+
+use super::rpc::{Auth, RpcClient, RpcError};
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// RPC credentials of the regtest daemons. They listen on loopback only.
+const RPC_USER: &str = "otedama";
+const RPC_PASSWORD: &str = "regtest";
+
+/// What went wrong starting or driving a regtest daemon.
+#[derive(Debug, thiserror::Error)]
+pub enum RegtestError {
+    /// The daemon binary could not be started.
+    #[error(
+        "cannot start `{binary}` (is litecoind installed? scripts/setup installs it): {source}"
+    )]
+    Spawn {
+        /// The binary tried.
+        binary: String,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file or directory could not be prepared.
+    #[error("cannot prepare {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The daemon exited or never answered RPC.
+    #[error("regtest daemon in {datadir} did not become ready: {reason}")]
+    NotReady {
+        /// Its data directory.
+        datadir: PathBuf,
+        /// What was seen.
+        reason: String,
+    },
+    /// An RPC call failed.
+    #[error(transparent)]
+    Rpc(#[from] RpcError),
+}
+
+/// One `litecoind -regtest` child process.
+#[derive(Debug)]
+pub struct RegtestDaemon {
+    child: Option<Child>,
+    binary: PathBuf,
+    datadir: PathBuf,
+    rpc_port: u16,
+    p2p_port: u16,
+    connect: Option<u16>,
+    rpc: RpcClient,
+}
+
+impl RegtestDaemon {
+    /// Starts a daemon with its data in `datadir` on free loopback ports; with `connect`, it
+    /// connects to the daemon listening on that P2P port.
+    pub async fn start(
+        binary: &Path,
+        datadir: &Path,
+        connect: Option<u16>,
+    ) -> Result<Self, RegtestError> {
+        std::fs::create_dir_all(datadir).map_err(|source| RegtestError::Io {
+            path: datadir.to_owned(),
+            source,
+        })?;
+        let rpc_port = free_port()?;
+        let p2p_port = free_port()?;
+        let url = format!("http://127.0.0.1:{rpc_port}");
+        let auth = Auth::UserPass {
+            user: RPC_USER.into(),
+            password: RPC_PASSWORD.into(),
+        };
+        let mut daemon = RegtestDaemon {
+            child: None,
+            binary: binary.to_owned(),
+            datadir: datadir.to_owned(),
+            rpc_port,
+            p2p_port,
+            connect,
+            rpc: RpcClient::new(url, auth, Duration::from_secs(30)),
+        };
+        daemon.spawn().await?;
+        Ok(daemon)
+    }
+
+    async fn spawn(&mut self) -> Result<(), RegtestError> {
+        let mut cmd = Command::new(&self.binary);
+        cmd.arg("-regtest")
+            .arg(format!("-datadir={}", self.datadir.display()))
+            .arg(format!("-port={}", self.p2p_port))
+            .arg(format!("-rpcport={}", self.rpc_port))
+            .args([
+                "-bind=127.0.0.1",
+                "-rpcbind=127.0.0.1",
+                "-rpcallowip=127.0.0.1",
+            ])
+            .args([
+                "-listen=1",
+                "-server=1",
+                "-discover=0",
+                "-dnsseed=0",
+                "-listenonion=0",
+            ])
+            .args(["-upnp=0", "-printtoconsole=0", "-fallbackfee=0.0001"])
+            .arg(format!("-rpcuser={RPC_USER}"))
+            .arg(format!("-rpcpassword={RPC_PASSWORD}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(self.stderr_file()?);
+        if let Some(port) = self.connect {
+            cmd.arg(format!("-connect=127.0.0.1:{port}"));
+        }
+        let child = cmd.spawn().map_err(|source| RegtestError::Spawn {
+            binary: self.binary.display().to_string(),
+            source,
+        })?;
+        self.child = Some(child);
+        self.wait_ready(Duration::from_secs(60)).await
+    }
+
+    /// The daemon's standard error goes to a file in its data directory, so that a start-up
+    /// failure (a bad option, a locked directory) can be reported.
+    fn stderr_file(&self) -> Result<std::fs::File, RegtestError> {
+        let path = self.datadir.join("stderr.log");
+        std::fs::File::create(&path).map_err(|source| RegtestError::Io { path, source })
+    }
+
+    async fn wait_ready(&mut self, limit: Duration) -> Result<(), RegtestError> {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                let stderr =
+                    std::fs::read_to_string(self.datadir.join("stderr.log")).unwrap_or_default();
+                return Err(self.not_ready(format!("exited with {status}: {}", stderr.trim())));
+            }
+            match self.rpc.call::<Value>("getblockchaininfo", json!([])).await {
+                Ok(_) => return Ok(()),
+                Err(e) if started.elapsed() > limit => return Err(self.not_ready(e.to_string())),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    fn not_ready(&self, reason: String) -> RegtestError {
+        RegtestError::NotReady {
+            datadir: self.datadir.clone(),
+            reason,
+        }
+    }
+
+    /// The RPC client for this daemon.
+    pub fn rpc(&self) -> &RpcClient {
+        &self.rpc
+    }
+
+    /// The RPC URL (`http://127.0.0.1:PORT`).
+    pub fn rpc_url(&self) -> &str {
+        self.rpc.url()
+    }
+
+    /// The RPC user name and password.
+    pub fn rpc_credentials(&self) -> (&'static str, &'static str) {
+        (RPC_USER, RPC_PASSWORD)
+    }
+
+    /// The P2P port other daemons can connect to.
+    pub fn p2p_port(&self) -> u16 {
+        self.p2p_port
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the daemon again on the same ports and data after [`RegtestDaemon::kill`] or
+    /// [`RegtestDaemon::stop`].
+    pub async fn restart(&mut self) -> Result<(), RegtestError> {
+        self.kill();
+        self.spawn().await
+    }
+
+    /// Asks the daemon to shut down cleanly and waits for it; kills it if it does not exit.
+    pub async fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = self.rpc.call::<Value>("stop", json!([])).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for RegtestDaemon {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Two connected regtest daemons, out of initial block download, ready for `getblocktemplate`.
+#[derive(Debug)]
+pub struct RegtestPair {
+    /// The daemon the pool node talks to.
+    pub primary: RegtestDaemon,
+    /// Its peer (litecoind serves templates only with a peer).
+    pub peer: RegtestDaemon,
+}
+
+impl RegtestPair {
+    /// Starts both daemons under `base_dir` (subdirectories `a` and `b`), connects them and
+    /// mines one block so that they leave initial block download.
+    pub async fn start(binary: &Path, base_dir: &Path) -> Result<Self, RegtestError> {
+        let primary = RegtestDaemon::start(binary, &base_dir.join("a"), None).await?;
+        let peer =
+            RegtestDaemon::start(binary, &base_dir.join("b"), Some(primary.p2p_port)).await?;
+        let pair = RegtestPair { primary, peer };
+        pair.wait_connected().await?;
+        if pair
+            .primary
+            .rpc
+            .call::<u64>("getblockcount", json!([]))
+            .await?
+            == 0
+        {
+            pair.generate(1).await?;
+        }
+        Ok(pair)
+    }
+
+    async fn wait_connected(&self) -> Result<(), RegtestError> {
+        let started = Instant::now();
+        loop {
+            let n: u64 = self
+                .primary
+                .rpc
+                .call("getconnectioncount", json!([]))
+                .await?;
+            if n > 0 {
+                return Ok(());
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err(self.primary.not_ready("its peer never connected".into()));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Mines `n` blocks on the primary to an anyone-can-spend script; returns their hashes.
+    pub async fn generate(&self, n: u32) -> Result<Vec<String>, RegtestError> {
+        Ok(self
+            .primary
+            .rpc
+            .call("generatetodescriptor", json!([n, "raw(51)"]))
+            .await?)
+    }
+
+    /// Stops both daemons cleanly.
+    pub async fn stop(&mut self) {
+        self.peer.stop().await;
+        self.primary.stop().await;
+    }
+}
+
+/// A loopback port nothing listens on right now.
+fn free_port() -> Result<u16, RegtestError> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|source| RegtestError::Io {
+        path: PathBuf::from("127.0.0.1:0"),
+        source,
+    })?;
+    let port = listener
+        .local_addr()
+        .map_err(|source| RegtestError::Io {
+            path: PathBuf::from("127.0.0.1:0"),
+            source,
+        })?
+        .port();
+    Ok(port)
+}

@@ -1,0 +1,305 @@
+//! Keeps the node supplied with current block templates from one or more coin daemons.
+//!
+//! A single task owns the daemon connections. It long-polls `getblocktemplate` (litecoind and
+//! bitcoind answer a long-poll the moment their tip changes), checks `getbestblockhash` every
+//! `tip_poll` as the fallback for daemons or proxies that cut long-polls short, and refreshes the
+//! template every `refresh` for new transactions. Errors never end the task: it keeps the last
+//! template (so miners keep working), reports what is wrong in [`DaemonStatus`], backs off and
+//! fails over to the next URL.
+
+use super::rpc::{RpcClient, RpcError};
+use super::template::BlockTemplate;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+/// How the template source behaves.
+#[derive(Clone, Debug)]
+pub struct SourceConfig {
+    /// `getblocktemplate` rules (`segwit`, plus `mweb` for Litecoin).
+    pub rules: Vec<String>,
+    /// How often the best block hash is checked, in case a long-poll does not return.
+    pub tip_poll: Duration,
+    /// How often a template is refreshed for new transactions when the tip does not change.
+    pub refresh: Duration,
+    /// The longest a long-poll may wait.
+    pub long_poll_timeout: Duration,
+    /// The longest pause between retries while the daemon fails.
+    pub max_backoff: Duration,
+}
+
+impl Default for SourceConfig {
+    fn default() -> Self {
+        SourceConfig {
+            rules: vec!["segwit".into()],
+            tip_poll: Duration::from_millis(500),
+            refresh: Duration::from_secs(30),
+            long_poll_timeout: Duration::from_secs(90),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What the node knows about its daemon connection, for logs and `/api/v1/status`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DaemonStatus {
+    /// Whether the last call to the daemon succeeded.
+    pub healthy: bool,
+    /// The URL in use.
+    pub url: String,
+    /// The last error, while the daemon is failing.
+    pub error: Option<String>,
+    /// The height of the block the current template builds.
+    pub template_height: Option<u32>,
+    /// How many templates were received.
+    pub templates: u64,
+}
+
+/// The handles the rest of the node reads the templates and the status through.
+#[derive(Clone, Debug)]
+pub struct TemplateFeed {
+    /// The current template; `None` until the first one arrives.
+    pub template: watch::Receiver<Option<Arc<BlockTemplate>>>,
+    /// The daemon connection's state.
+    pub status: watch::Receiver<DaemonStatus>,
+}
+
+/// The daemon connections, in failover order; the first is preferred.
+#[derive(Clone, Debug)]
+pub struct Daemons {
+    clients: Arc<Vec<RpcClient>>,
+}
+
+impl Daemons {
+    /// Wraps `clients` (at least one).
+    pub fn new(clients: Vec<RpcClient>) -> Self {
+        assert!(!clients.is_empty(), "at least one daemon URL is configured");
+        Daemons {
+            clients: Arc::new(clients),
+        }
+    }
+
+    /// The client at position `i` (wrapping around).
+    pub fn client(&self, i: usize) -> &RpcClient {
+        &self.clients[i % self.clients.len()]
+    }
+
+    /// How many daemons are configured.
+    pub fn len(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Never true: there is always at least one daemon.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Submits a block (consensus-encoded hex) to every daemon until one accepts it; returns the
+    /// daemon's verdict: `Ok(None)` accepted, `Ok(Some(reason))` rejected, `Err` none reachable.
+    pub async fn submit_block(&self, block_hex: &str) -> Result<Option<String>, RpcError> {
+        let mut last_err = None;
+        for client in self.clients.iter() {
+            match client
+                .call::<Value>("submitblock", json!([block_hex]))
+                .await
+            {
+                Ok(Value::Null) => return Ok(None),
+                Ok(Value::String(s)) if s == "duplicate" => return Ok(None),
+                Ok(other) => {
+                    return Ok(Some(
+                        other
+                            .as_str()
+                            .map_or_else(|| other.to_string(), str::to_owned),
+                    ))
+                }
+                Err(e) => {
+                    warn!(url = client.url(), error = %e, "submitblock failed; trying the next daemon");
+                    last_err = Some(e);
+                }
+            }
+        }
+        Err(last_err.expect("at least one daemon was tried"))
+    }
+}
+
+/// Starts the template task; it runs until `shutdown` changes to `true`.
+pub fn spawn(
+    daemons: Daemons,
+    config: SourceConfig,
+    mut shutdown: watch::Receiver<bool>,
+) -> TemplateFeed {
+    let (template_tx, template) = watch::channel(None);
+    let (status_tx, status) = watch::channel(DaemonStatus {
+        url: daemons.client(0).url().to_owned(),
+        ..DaemonStatus::default()
+    });
+    tokio::spawn(async move {
+        let mut poller = Poller {
+            daemons,
+            config,
+            current: 0,
+            backoff: Duration::ZERO,
+            template_tx,
+            status_tx,
+        };
+        tokio::select! {
+            _ = poller.run() => {}
+            _ = shutdown.wait_for(|stop| *stop) => {}
+        }
+    });
+    TemplateFeed { template, status }
+}
+
+struct Poller {
+    daemons: Daemons,
+    config: SourceConfig,
+    /// Index of the daemon in use.
+    current: usize,
+    backoff: Duration,
+    template_tx: watch::Sender<Option<Arc<BlockTemplate>>>,
+    status_tx: watch::Sender<DaemonStatus>,
+}
+
+impl Poller {
+    async fn run(&mut self) {
+        let mut need_fetch = true;
+        loop {
+            if need_fetch {
+                if let Err(e) = self.fetch().await {
+                    self.failed(e).await;
+                    continue;
+                }
+            }
+            // Wait for whichever comes first: the long-poll answering, the tip changing, or the
+            // refresh interval; then fetch a fresh template.
+            let long_poll_id = self
+                .template_tx
+                .borrow()
+                .as_ref()
+                .and_then(|t| t.long_poll_id.clone());
+            let prev = self
+                .template_tx
+                .borrow()
+                .as_ref()
+                .map(|t| t.previous_block_hash.clone());
+            let client = self.daemons.client(self.current).clone();
+            let outcome = tokio::select! {
+                r = long_poll(&client, &self.config, long_poll_id) => r.map(Some),
+                r = watch_tip(&client, self.config.tip_poll, prev) => r.map(|()| None),
+                _ = tokio::time::sleep(self.config.refresh) => Ok(None),
+            };
+            need_fetch = match outcome {
+                Ok(Some(t)) => {
+                    self.publish(t);
+                    false
+                }
+                Ok(None) => true,
+                Err(e) => {
+                    self.failed(e).await;
+                    true
+                }
+            };
+        }
+    }
+
+    async fn fetch(&mut self) -> Result<(), RpcError> {
+        let client = self.daemons.client(self.current);
+        let t: BlockTemplate = client
+            .call("getblocktemplate", json!([{"rules": self.config.rules}]))
+            .await?;
+        self.publish(t);
+        Ok(())
+    }
+
+    fn publish(&mut self, t: BlockTemplate) {
+        self.backoff = Duration::ZERO;
+        let new_block = self
+            .template_tx
+            .borrow()
+            .as_ref()
+            .is_none_or(|old| old.previous_block_hash != t.previous_block_hash);
+        if new_block {
+            info!(height = t.height, prev = %t.previous_block_hash, txs = t.transactions.len(), "new block template");
+        } else {
+            debug!(
+                height = t.height,
+                txs = t.transactions.len(),
+                "template refreshed"
+            );
+        }
+        let url = self.daemons.client(self.current).url().to_owned();
+        self.status_tx.send_modify(|s| {
+            if !s.healthy && s.templates > 0 {
+                info!(url = %url, "daemon is answering again");
+            }
+            s.healthy = true;
+            s.error = None;
+            s.url = url;
+            s.template_height = Some(t.height);
+            s.templates += 1;
+        });
+        self.template_tx.send_replace(Some(Arc::new(t)));
+    }
+
+    async fn failed(&mut self, e: RpcError) {
+        let url = self.daemons.client(self.current).url().to_owned();
+        if e.is_warming_up() {
+            info!(url = %url, reason = %e, "daemon is not ready yet; waiting");
+        } else {
+            warn!(url = %url, error = %e, "daemon call failed; miners keep the last work");
+        }
+        self.status_tx.send_modify(|s| {
+            s.healthy = false;
+            s.error = Some(e.to_string());
+            s.url = url.clone();
+        });
+        // Warming up is not a fault of this daemon: stay on it. Anything else: fail over.
+        if !e.is_warming_up() && self.daemons.len() > 1 {
+            self.current = (self.current + 1) % self.daemons.len();
+            info!(
+                url = self.daemons.client(self.current).url(),
+                "failing over to the next daemon"
+            );
+        }
+        self.backoff =
+            (self.backoff * 2).clamp(Duration::from_millis(250), self.config.max_backoff);
+        tokio::time::sleep(self.backoff).await;
+    }
+}
+
+/// A `getblocktemplate` long-poll: answers when the daemon's template changes.
+async fn long_poll(
+    client: &RpcClient,
+    config: &SourceConfig,
+    id: Option<String>,
+) -> Result<BlockTemplate, RpcError> {
+    let Some(id) = id else {
+        // No long-poll support: never answer, the other branches drive the refresh.
+        return std::future::pending().await;
+    };
+    client
+        .call_with_timeout(
+            "getblocktemplate",
+            json!([{"rules": config.rules, "longpollid": id}]),
+            config.long_poll_timeout,
+        )
+        .await
+}
+
+/// Returns when the daemon's best block is no longer `prev` (display-order hex).
+async fn watch_tip(
+    client: &RpcClient,
+    every: Duration,
+    prev: Option<String>,
+) -> Result<(), RpcError> {
+    loop {
+        tokio::time::sleep(every).await;
+        let best: String = client.call("getbestblockhash", json!([])).await?;
+        if prev.as_deref() != Some(best.as_str()) {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Per-worker share counts and hash rate, for the HTTP API and the logs.
+//!
+//! A worker is the Stratum user as given (`address` or `address.worker`); several connections
+//! may share one. Each session holds its workers' entries, so a share costs one uncontended lock.
+//! Hash rate is the accepted work of the last ten minutes, kept in one-minute buckets.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use otedama_proto::chain::PowAlgo;
+use otedama_proto::target::Target;
+
+use super::Timestamp;
+
+const BUCKETS: usize = 10;
+const BUCKET_MS: u64 = 60_000;
+
+/// Counts for one worker.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WorkerStats {
+    /// Shares accepted (stale blocks included).
+    pub accepted: u64,
+    /// Shares rejected, for any reason.
+    pub rejected: u64,
+    /// Shares on a job from before the last block (rejected unless they were blocks).
+    pub stale: u64,
+    /// Shares that met the block target.
+    pub blocks: u64,
+    /// When the last accepted share came.
+    pub last_share: Option<Timestamp>,
+    first_share: Option<Timestamp>,
+    /// Accepted difficulty per minute, indexed by minute number modulo `BUCKETS`.
+    buckets: [f64; BUCKETS],
+    /// The minute number of the newest bucket written.
+    last_minute: u64,
+}
+
+impl WorkerStats {
+    /// Records an accepted share of `difficulty`.
+    pub fn record_accepted(&mut self, difficulty: f64, now: Timestamp) {
+        self.accepted += 1;
+        self.first_share.get_or_insert(now);
+        self.last_share = Some(now);
+        let minute = now.0 / BUCKET_MS;
+        if minute > self.last_minute {
+            let gap = (minute - self.last_minute).min(BUCKETS as u64);
+            for m in (minute + 1 - gap)..=minute {
+                self.buckets[(m % BUCKETS as u64) as usize] = 0.0;
+            }
+            self.last_minute = minute;
+        }
+        if minute + (BUCKETS as u64) > self.last_minute {
+            self.buckets[(minute % BUCKETS as u64) as usize] += difficulty;
+        }
+    }
+
+    /// Records a rejected share; `stale` when its job was from before the last block.
+    pub fn record_rejected(&mut self, stale: bool) {
+        self.rejected += 1;
+        self.stale += u64::from(stale);
+    }
+
+    /// Records a share that was a block.
+    pub fn record_block(&mut self) {
+        self.blocks += 1;
+    }
+
+    /// Hashes per second over the last ten minutes (or since the first share, if later).
+    pub fn hashrate(&self, algo: PowAlgo, now: Timestamp) -> f64 {
+        let Some(first) = self.first_share else {
+            return 0.0;
+        };
+        let now_minute = now.0 / BUCKET_MS;
+        let oldest = (now_minute + 1).saturating_sub(BUCKETS as u64);
+        let work: f64 = (oldest..=self.last_minute.min(now_minute))
+            .map(|m| self.buckets[(m % BUCKETS as u64) as usize])
+            .sum();
+        let since = Timestamp((oldest * BUCKET_MS).max(first.0));
+        let secs = now.secs_since(since).max(1.0);
+        work * hashes_per_difficulty(algo) / secs
+    }
+}
+
+/// Expected hashes for one share of Stratum difficulty 1.
+pub fn hashes_per_difficulty(algo: PowAlgo) -> f64 {
+    Target::stratum_diff1(algo).to_work().to_f64()
+}
+
+/// One worker's figures at a moment, for the API.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct WorkerSnapshot {
+    /// The Stratum user.
+    pub name: String,
+    /// Shares accepted.
+    pub accepted: u64,
+    /// Shares rejected.
+    pub rejected: u64,
+    /// Stale shares.
+    pub stale: u64,
+    /// Blocks found.
+    pub blocks: u64,
+    /// Hashes per second over the last ten minutes.
+    pub hashrate: f64,
+    /// When the last accepted share came, in Unix milliseconds.
+    pub last_share_ms: Option<u64>,
+}
+
+/// Every worker seen since start (or since it was pruned).
+#[derive(Debug, Default)]
+pub struct StatsRegistry {
+    workers: Mutex<HashMap<String, Arc<Mutex<WorkerStats>>>>,
+}
+
+impl StatsRegistry {
+    /// The entry of worker `name`, created if new.
+    pub fn worker(&self, name: &str) -> Arc<Mutex<WorkerStats>> {
+        let mut workers = self.workers.lock().unwrap_or_else(PoisonError::into_inner);
+        workers.entry(name.to_owned()).or_default().clone()
+    }
+
+    /// Every worker's figures, sorted by name.
+    pub fn snapshot(&self, algo: PowAlgo, now: Timestamp) -> Vec<WorkerSnapshot> {
+        let workers = self.workers.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out: Vec<WorkerSnapshot> = workers
+            .iter()
+            .map(|(name, stats)| {
+                let s = stats.lock().unwrap_or_else(PoisonError::into_inner);
+                WorkerSnapshot {
+                    name: name.clone(),
+                    accepted: s.accepted,
+                    rejected: s.rejected,
+                    stale: s.stale,
+                    blocks: s.blocks,
+                    hashrate: s.hashrate(algo, now),
+                    last_share_ms: s.last_share.map(|t| t.0),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    /// Forgets workers no session holds whose last share is older than `idle_ms` (or that never
+    /// had one).
+    pub fn prune(&self, now: Timestamp, idle_ms: u64) {
+        let mut workers = self.workers.lock().unwrap_or_else(PoisonError::into_inner);
+        workers.retain(|_, stats| {
+            let last = stats
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .last_share;
+            Arc::strong_count(stats) > 1
+                || last.is_some_and(|t| now.0.saturating_sub(t.0) < idle_ms)
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashrate_is_work_over_the_last_ten_minutes() {
+        let mut s = WorkerStats::default();
+        let start = Timestamp::from_secs(1_000_020);
+        // One difficulty-1 share a second for 100 s under sha256d: about 2^32 H/s.
+        for i in 0..100 {
+            s.record_accepted(1.0, start.plus_millis(i * 1000));
+        }
+        let rate = s.hashrate(PowAlgo::Sha256d, start.plus_millis(100_000));
+        assert!((rate / 4.295e9 - 1.0).abs() < 0.02, "{rate}");
+        // Under scrypt a difficulty-1 share is 2^16 hashes.
+        let rate = s.hashrate(PowAlgo::Scrypt, start.plus_millis(100_000));
+        assert!((rate / 65536.0 - 1.0).abs() < 0.02, "{rate}");
+        // Half an hour later it has all aged out.
+        assert_eq!(
+            s.hashrate(PowAlgo::Sha256d, start.plus_millis(1_800_000)),
+            0.0
+        );
+        s.record_accepted(1.0, start.plus_millis(1_800_000));
+        assert!(s.hashrate(PowAlgo::Sha256d, start.plus_millis(1_801_000)) > 0.0);
+        assert_eq!(s.accepted, 101);
+    }
+
+    #[test]
+    fn registry_shares_entries_and_prunes_idle_ones() {
+        let registry = StatsRegistry::default();
+        let a = registry.worker("addr.rig1");
+        a.lock()
+            .unwrap()
+            .record_accepted(2.0, Timestamp::from_secs(10));
+        registry
+            .worker("addr.rig1")
+            .lock()
+            .unwrap()
+            .record_rejected(true);
+        let snap = registry.snapshot(PowAlgo::Sha256d, Timestamp::from_secs(20));
+        assert_eq!(snap.len(), 1);
+        assert_eq!(
+            (snap[0].accepted, snap[0].rejected, snap[0].stale),
+            (1, 1, 1)
+        );
+        registry.prune(Timestamp::from_secs(100_000), 60_000);
+        assert_eq!(
+            registry
+                .snapshot(PowAlgo::Sha256d, Timestamp::from_secs(20))
+                .len(),
+            1
+        );
+        drop(a);
+        registry.prune(Timestamp::from_secs(100_000), 60_000);
+        assert!(registry
+            .snapshot(PowAlgo::Sha256d, Timestamp::from_secs(20))
+            .is_empty());
+    }
+}

@@ -1,0 +1,559 @@
+//! [`ShareChain`]: takes shares and `now`, validates them (`validate`), keeps the index, the
+//! tip (§9) and the window at the tip (`window`), holds orphans, stores accepted shares and
+//! reports tip changes as [`ChainEvent`]s. Pure apart from the store it is given.
+
+use std::collections::VecDeque;
+
+use bitcoin::Script;
+use otedama_proto::amount::Amount;
+use otedama_proto::hash::ShareId;
+use otedama_proto::target::{CompactTarget, Target, Work};
+use otedama_proto::uint::U256;
+
+use crate::codec::{self, StoredShare};
+use crate::index::{work_of, Entry, Index};
+use crate::orphans::OrphanPool;
+use crate::params::Consensus;
+use crate::payout::{self, Payout};
+use crate::share::Share;
+use crate::store::{ShareStore, StoreError};
+use crate::validate::{self, Prechecked, RejectReason};
+use crate::window::{Window, WindowCredits};
+
+/// Node-side settings of a chain (not consensus).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainConfig {
+    /// The most shares waiting for a parent.
+    pub max_orphans: usize,
+    /// How many heights below the tip are kept; older shares are pruned.
+    pub keep_heights: u32,
+    /// Prune each time the tip has risen this many heights.
+    pub prune_interval: u32,
+}
+
+impl ChainConfig {
+    /// The defaults of §11: 4096 orphans, four windows kept, pruning every 64 shares.
+    pub fn for_consensus(consensus: &Consensus) -> Self {
+        ChainConfig {
+            max_orphans: 4096,
+            keep_heights: 4 * consensus.params().window_shares + 16,
+            prune_interval: 64,
+        }
+    }
+}
+
+/// A change of the best chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainEvent {
+    /// The new tip extends the old one by `added` (oldest first).
+    NewTip {
+        /// The new tip.
+        tip: ShareId,
+        /// Its height.
+        height: u32,
+        /// Shares that joined the best chain, oldest first.
+        added: Vec<ShareId>,
+    },
+    /// The best chain switched branches.
+    Reorg {
+        /// The tip before.
+        old_tip: ShareId,
+        /// The tip now.
+        new_tip: ShareId,
+        /// Its height.
+        height: u32,
+        /// Shares that left the best chain, newest first.
+        removed: Vec<ShareId>,
+        /// Shares that joined the best chain, oldest first.
+        added: Vec<ShareId>,
+    },
+}
+
+/// A share was accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// The share.
+    pub id: ShareId,
+    /// Orphans it let in (their parents or uncles arrived), in the order they were accepted.
+    pub connected: Vec<ShareId>,
+    /// Orphans that turned out invalid once their parent arrived.
+    pub orphans_rejected: Vec<(ShareId, RejectReason)>,
+    /// How the best chain changed, if it did.
+    pub event: Option<ChainEvent>,
+}
+
+/// What became of a share given to [`ShareChain::add`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddOutcome {
+    /// Valid and stored (durable after the next [`ShareChain::flush`]).
+    Accepted(Accepted),
+    /// Not accepted, and why.
+    Rejected(RejectReason),
+    /// Passed the context-free checks; waits for these missing shares (parent and/or uncles).
+    WaitingForParent(Vec<ShareId>),
+}
+
+/// A failure of the chain's storage; the chain's memory is unchanged by the failed call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The sharechain of one consensus id.
+#[derive(Debug)]
+pub struct ShareChain<S: ShareStore> {
+    pub(crate) consensus: Consensus,
+    config: ChainConfig,
+    store: S,
+    pub(crate) index: Index,
+    pub(crate) tip: Option<ShareId>,
+    pub(crate) window: Window,
+    orphans: OrphanPool,
+    last_prune: u32,
+}
+
+impl<S: ShareStore> ShareChain<S> {
+    /// Opens the chain kept in `store`, rebuilding the index, tip and window from its records.
+    pub fn open(consensus: Consensus, store: S) -> Result<Self, ChainError> {
+        let config = ChainConfig::for_consensus(&consensus);
+        Self::open_with(consensus, store, config)
+    }
+
+    /// [`ShareChain::open`] with explicit node settings.
+    pub fn open_with(
+        consensus: Consensus,
+        store: S,
+        config: ChainConfig,
+    ) -> Result<Self, ChainError> {
+        let mut records = store.load_all()?;
+        records.sort_by_key(|r| r.share.data.height);
+        let limit = consensus.params().window_shares as usize;
+        let mut chain = ShareChain {
+            orphans: OrphanPool::new(config.max_orphans),
+            config,
+            store,
+            index: Index::default(),
+            tip: None,
+            window: Window::default(),
+            last_prune: 0,
+            consensus,
+        };
+        for r in records {
+            let id = r.share.id();
+            let coin_height =
+                crate::coinbase::parse_coin_height(&r.share.coinbase.script_sig).unwrap_or(0);
+            let pre = Prechecked {
+                id,
+                coin_height,
+                work: work_of(r.share.data.bits),
+            };
+            let entry = chain.entry_for(&r.share, &pre, Some(r.chain_work.to_u256()));
+            chain.index.insert(entry);
+        }
+        chain.tip = chain.index.best().map(|e| e.id);
+        chain.window = Window::build(&chain.index, chain.tip.as_ref(), limit);
+        chain.last_prune = chain.height().unwrap_or(0);
+        Ok(chain)
+    }
+
+    /// The consensus rules of this chain.
+    pub fn consensus(&self) -> &Consensus {
+        &self.consensus
+    }
+
+    /// The best share, if any.
+    pub fn tip(&self) -> Option<ShareId> {
+        self.tip
+    }
+
+    /// The height of the best share.
+    pub fn height(&self) -> Option<u32> {
+        self.tip.and_then(|t| self.index.get(&t)).map(|e| e.height)
+    }
+
+    /// The chain work of the best share.
+    pub fn chain_work(&self) -> Option<Work> {
+        self.tip
+            .and_then(|t| self.index.get(&t))
+            .map(|e| Work::from_u256(e.chain_work))
+    }
+
+    /// Whether share `id` is held (accepted, not pruned).
+    pub fn contains(&self, id: &ShareId) -> bool {
+        self.index.contains(id)
+    }
+
+    /// How many shares are held (not counting orphans).
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether no share is held.
+    pub fn is_empty(&self) -> bool {
+        self.index.len() == 0
+    }
+
+    /// How many shares wait for a parent.
+    pub fn orphan_count(&self) -> usize {
+        self.orphans.len()
+    }
+
+    /// The ids orphans are waiting for, for the network layer to fetch.
+    pub fn missing(&self) -> Vec<ShareId> {
+        self.orphans.missing()
+    }
+
+    /// A held share, read from the store.
+    pub fn get_share(&self, id: &ShareId) -> Result<Option<Share>, ChainError> {
+        if !self.index.contains(id) {
+            return Ok(None);
+        }
+        Ok(self.store.get(id)?.map(|r| r.share))
+    }
+
+    /// The ids of the window at the tip (without the work cap), newest first.
+    pub fn window_ids(&self) -> Vec<ShareId> {
+        self.window.ids().copied().collect()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Gives the store back (after a final [`ShareChain::flush`] if the caller wants it durable).
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// Makes every accepted share durable (group commit: call once per batch, before
+    /// acknowledging or gossiping the batch).
+    pub fn flush(&mut self) -> Result<(), ChainError> {
+        Ok(self.store.flush()?)
+    }
+
+    /// Decodes `bytes` (checks 1–2) and adds the share.
+    pub fn add_encoded(&mut self, bytes: &[u8], now: u64) -> Result<AddOutcome, ChainError> {
+        let limit = self.consensus.params().max_share_bytes as usize;
+        if bytes.len() > limit {
+            return Ok(AddOutcome::Rejected(RejectReason::Oversized {
+                len: bytes.len(),
+                limit,
+            }));
+        }
+        match codec::decode_share(bytes) {
+            Ok(share) => self.add(share, now),
+            Err(e) => Ok(AddOutcome::Rejected(RejectReason::Malformed(e))),
+        }
+    }
+
+    /// Validates `share` against the chain at time `now` and, if valid, stores it and moves the
+    /// tip; a share whose parent or uncles are missing waits in the orphan pool.
+    pub fn add(&mut self, share: Share, now: u64) -> Result<AddOutcome, ChainError> {
+        let pre = match self.prechecks(&share, now) {
+            Ok(pre) => pre,
+            Err(reason) => return Ok(AddOutcome::Rejected(reason)),
+        };
+        // Node policy (§11.3): competing genesis shares are welcome while the pool is young.
+        if share.is_genesis()
+            && self
+                .height()
+                .is_some_and(|h| h >= self.consensus.params().window_shares)
+        {
+            return Ok(AddOutcome::Rejected(RejectReason::GenesisNotAllowed));
+        }
+        let missing = self.missing_for(&share);
+        if !missing.is_empty() {
+            self.orphans.insert(pre.id, (share, pre), &missing);
+            return Ok(AddOutcome::WaitingForParent(missing));
+        }
+        let old_tip = self.tip;
+        let id = pre.id;
+        if let Err(reason) = self.validate_and_connect(share, pre)? {
+            return Ok(AddOutcome::Rejected(reason));
+        }
+        self.finish_add(id, old_tip)
+    }
+
+    /// Adds `share` as a root: its parent is not held and will not be fetched (the oldest share
+    /// of a sync, §11.4). Only the context-free checks apply. A share whose parent is held is
+    /// added as by [`ShareChain::add`].
+    pub fn add_root(&mut self, share: Share, now: u64) -> Result<AddOutcome, ChainError> {
+        if share.is_genesis() || self.index.contains(&share.data.prev_share) {
+            return self.add(share, now);
+        }
+        let pre = match self.prechecks(&share, now) {
+            Ok(pre) => pre,
+            Err(reason) => return Ok(AddOutcome::Rejected(reason)),
+        };
+        let old_tip = self.tip;
+        let id = pre.id;
+        self.connect(&share, &pre, true)?;
+        self.finish_add(id, old_tip)
+    }
+
+    /// Checks 3–12 plus the duplicate check.
+    fn prechecks(&self, share: &Share, now: u64) -> Result<Prechecked, RejectReason> {
+        validate::check_identity(&self.consensus, share)?;
+        let id = share.id();
+        if self.index.contains(&id) || self.orphans.contains(&id) {
+            return Err(RejectReason::Duplicate);
+        }
+        validate::precheck(&self.consensus, share, id, now)
+    }
+
+    /// Connects orphans that waited for `id`, prunes, and reports.
+    fn finish_add(
+        &mut self,
+        id: ShareId,
+        old_tip: Option<ShareId>,
+    ) -> Result<AddOutcome, ChainError> {
+        let mut connected = Vec::new();
+        let mut orphans_rejected = Vec::new();
+        let mut queue = VecDeque::from([id]);
+        while let Some(done) = queue.pop_front() {
+            for (oid, (oshare, opre)) in self.orphans.take_waiting_for(&done) {
+                let missing = self.missing_for(&oshare);
+                if !missing.is_empty() {
+                    self.orphans.insert(oid, (oshare, opre), &missing);
+                    continue;
+                }
+                match self.validate_and_connect(oshare, opre)? {
+                    Ok(()) => {
+                        connected.push(oid);
+                        queue.push_back(oid);
+                    }
+                    Err(reason) => orphans_rejected.push((oid, reason)),
+                }
+            }
+        }
+        let event = self.event_since(old_tip);
+        if let (Some(tip), Some(_)) = (self.tip, &event) {
+            self.store.set_tip(&tip)?;
+        }
+        self.maybe_prune()?;
+        Ok(AddOutcome::Accepted(Accepted {
+            id,
+            connected,
+            orphans_rejected,
+            event,
+        }))
+    }
+
+    fn missing_for(&self, share: &Share) -> Vec<ShareId> {
+        let mut missing = Vec::new();
+        if !share.is_genesis() && !self.index.contains(&share.data.prev_share) {
+            missing.push(share.data.prev_share);
+        }
+        missing.extend(
+            share
+                .data
+                .uncles
+                .iter()
+                .filter(|u| !self.index.contains(u))
+                .copied(),
+        );
+        missing
+    }
+
+    /// Checks 14–18, then stores and indexes the share.
+    fn validate_and_connect(
+        &mut self,
+        share: Share,
+        pre: Prechecked,
+    ) -> Result<Result<(), RejectReason>, ChainError> {
+        let verdict = validate::contextual(&self.consensus, &self.index, &share, |parent, cap| {
+            self.window_credits(parent, cap)
+        });
+        if let Err(reason) = verdict {
+            return Ok(Err(reason));
+        }
+        self.connect(&share, &pre, false)?;
+        Ok(Ok(()))
+    }
+
+    /// The credits of the window at `parent` under `cap`, from the incremental window when
+    /// `parent` is the tip.
+    pub(crate) fn window_credits(&self, parent: &ShareId, cap: Option<U256>) -> WindowCredits {
+        if self.window.head() == Some(parent) {
+            self.window.credits(&self.index, cap)
+        } else {
+            let limit = self.consensus.params().window_shares as usize;
+            Window::build(&self.index, Some(parent), limit).credits(&self.index, cap)
+        }
+    }
+
+    /// What the index keeps of `share`. `stored_work` is used when the parent is not held.
+    fn entry_for(&mut self, share: &Share, pre: &Prechecked, stored_work: Option<U256>) -> Entry {
+        let p = self.consensus.params();
+        let script = self.index.scripts.intern(&share.data.payout_script);
+        let mut own_credit = pre.work;
+        let mut weight = pre.work;
+        let mut credits = vec![(script, U256::ZERO)];
+        for uncle in share.data.uncles.iter().filter_map(|u| self.index.get(u)) {
+            let includer = uncle
+                .work
+                .checked_mul_u64(u64::from(100 - p.uncle_credit_percent))
+                .expect("work < 2^128")
+                / U256::from_u64(100);
+            own_credit = own_credit + includer;
+            weight = weight + uncle.work;
+            credits.push((uncle.script, uncle.work - includer));
+        }
+        credits[0].1 = own_credit;
+        let parent = (!share.is_genesis()).then_some(share.data.prev_share);
+        let chain_work = match parent.and_then(|p| self.index.get(&p)) {
+            Some(parent) => parent.chain_work + weight,
+            None => stored_work.unwrap_or(weight),
+        };
+        Entry {
+            id: pre.id,
+            parent,
+            height: share.data.height,
+            time: share.time(),
+            max_bits: share.data.max_bits,
+            coin_height: pre.coin_height,
+            script,
+            work: pre.work,
+            weight,
+            chain_work,
+            uncles: share.data.uncles.clone(),
+            credits,
+        }
+    }
+
+    /// Stores and indexes a valid share and moves the tip if it is better.
+    fn connect(&mut self, share: &Share, pre: &Prechecked, root: bool) -> Result<(), ChainError> {
+        let entry = self.entry_for(share, pre, None);
+        let record = StoredShare {
+            share: share.clone(),
+            root,
+            chain_work: Work::from_u256(entry.chain_work),
+        };
+        self.store.put(&pre.id, &record)?;
+        let better = match self.tip.and_then(|t| self.index.get(&t)) {
+            None => true,
+            Some(tip) => entry.better_than(tip),
+        };
+        let extends_tip = entry.parent.is_some() && entry.parent == self.tip;
+        self.index.insert(entry);
+        if better {
+            if extends_tip {
+                self.window.advance(&self.index, &pre.id);
+            } else {
+                let limit = self.consensus.params().window_shares as usize;
+                self.window = Window::build(&self.index, Some(&pre.id), limit);
+            }
+            self.tip = Some(pre.id);
+        }
+        Ok(())
+    }
+
+    /// The event that takes the best chain from `old` to the current tip.
+    fn event_since(&self, old: Option<ShareId>) -> Option<ChainEvent> {
+        let new = self.tip?;
+        if old == Some(new) {
+            return None;
+        }
+        let height = self.index.get(&new).expect("tip is held").height;
+        let mut added = Vec::new();
+        let mut removed = Vec::new();
+        let mut a = old.and_then(|o| self.index.get(&o));
+        let mut b = self.index.get(&new);
+        // Step the higher side back until both meet (or one runs off the held chain).
+        while let Some(eb) = b {
+            match a {
+                Some(ea) if ea.id == eb.id => break,
+                Some(ea) if ea.height >= eb.height => {
+                    removed.push(ea.id);
+                    a = self.index.parent(ea);
+                }
+                _ => {
+                    added.push(eb.id);
+                    b = self.index.parent(eb);
+                }
+            }
+        }
+        while let Some(ea) = a.filter(|_| b.is_none()) {
+            removed.push(ea.id);
+            a = self.index.parent(ea);
+        }
+        added.reverse();
+        match old {
+            Some(old_tip) if !removed.is_empty() => Some(ChainEvent::Reorg {
+                old_tip,
+                new_tip: new,
+                height,
+                removed,
+                added,
+            }),
+            _ => Some(ChainEvent::NewTip {
+                tip: new,
+                height,
+                added,
+            }),
+        }
+    }
+
+    /// Prunes when the tip has risen `prune_interval` since the last time.
+    fn maybe_prune(&mut self) -> Result<(), ChainError> {
+        let h = self.height().unwrap_or(0);
+        if h >= self.last_prune + self.config.prune_interval {
+            self.prune()?;
+        }
+        Ok(())
+    }
+
+    /// Forgets (in memory and in the store) every share more than `keep_heights` below the tip.
+    pub fn prune(&mut self) -> Result<usize, ChainError> {
+        let h = self.height().unwrap_or(0);
+        self.last_prune = h;
+        let Some(cutoff) = h.checked_sub(self.config.keep_heights) else {
+            return Ok(0);
+        };
+        let ids = self.index.prune_below(cutoff);
+        self.store.remove(&ids)?;
+        Ok(ids.len())
+    }
+
+    /// The payouts of a share built on `parent` (`None` for a genesis share) whose coinbase is
+    /// worth `value`, whose header has block target `block_bits` and whose miner is paid at
+    /// `finder` — the one payout function of §10, as validation computes it.
+    pub fn payouts(
+        &self,
+        parent: Option<&ShareId>,
+        value: Amount,
+        block_bits: CompactTarget,
+        finder: &Script,
+    ) -> Vec<Payout> {
+        let credits = match parent {
+            None => Vec::new(),
+            Some(parent) => {
+                self.window_credits(parent, self.work_cap(block_bits))
+                    .credits
+            }
+        };
+        let scripts: Vec<_> = credits
+            .iter()
+            .map(|(s, c)| (self.index.scripts.get(*s), *c))
+            .collect();
+        payout::split(
+            &self.consensus,
+            &scripts,
+            value,
+            finder,
+            parent.unwrap_or(&ShareId::ZERO),
+        )
+    }
+
+    /// The window work cap for a block target (`None` when the network has none).
+    pub(crate) fn work_cap(&self, block_bits: CompactTarget) -> Option<U256> {
+        let m = self.consensus.params().window_block_multiple;
+        (m > 0).then(|| {
+            let block = Target::from_compact(block_bits).unwrap_or(Target::MAX);
+            block.to_work().to_u256().saturating_mul_u64(u64::from(m))
+        })
+    }
+}

@@ -1,0 +1,140 @@
+//! Share storage behind a narrow trait, with an in-memory implementation (tests, simulations)
+//! and a sled one (`sled_store`, the only module that touches sled).
+//!
+//! Records are versioned (`codec::encode_record`). Writes become durable at [`ShareStore::flush`];
+//! the chain acknowledges nothing before that (group commit: many writes, one flush).
+
+mod sled_store;
+
+use std::collections::BTreeMap;
+
+use otedama_proto::hash::ShareId;
+
+pub use crate::codec::StoredShare;
+use crate::codec::{self, CodecError};
+pub use sled_store::SledStore;
+
+/// A storage failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The storage engine failed (disk, permissions, a damaged file).
+    #[error("share store I/O failed: {0}")]
+    Io(String),
+    /// A record that does not decode.
+    #[error("stored record under {key} is corrupt: {error}")]
+    Corrupt {
+        /// The record's key, as hex.
+        key: String,
+        /// What was wrong with it.
+        error: CodecError,
+    },
+}
+
+/// Where the chain keeps its shares and tip.
+pub trait ShareStore {
+    /// Writes (or overwrites) the record of share `id`. Not durable until [`ShareStore::flush`].
+    fn put(&mut self, id: &ShareId, record: &StoredShare) -> Result<(), StoreError>;
+    /// Reads the record of share `id`.
+    fn get(&self, id: &ShareId) -> Result<Option<StoredShare>, StoreError>;
+    /// Deletes the records of `ids` (absent ones are ignored).
+    fn remove(&mut self, ids: &[ShareId]) -> Result<(), StoreError>;
+    /// Records the tip.
+    fn set_tip(&mut self, tip: &ShareId) -> Result<(), StoreError>;
+    /// The recorded tip.
+    fn tip(&self) -> Result<Option<ShareId>, StoreError>;
+    /// Every stored share, in no particular order.
+    fn load_all(&self) -> Result<Vec<StoredShare>, StoreError>;
+    /// Makes every write so far durable.
+    fn flush(&mut self) -> Result<(), StoreError>;
+}
+
+/// An in-memory store that still goes through the record codec, and that models durability:
+/// [`MemoryStore::crash`] keeps only what was flushed.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryStore {
+    live: Records,
+    durable: Records,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Records {
+    shares: BTreeMap<ShareId, Vec<u8>>,
+    tip: Option<Vec<u8>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    /// The store as a crash would leave it: only what was flushed.
+    pub fn crash(&self) -> MemoryStore {
+        MemoryStore {
+            live: self.durable.clone(),
+            durable: self.durable.clone(),
+        }
+    }
+
+    /// How many share records are stored.
+    pub fn len(&self) -> usize {
+        self.live.shares.len()
+    }
+
+    /// Whether no share is stored.
+    pub fn is_empty(&self) -> bool {
+        self.live.shares.is_empty()
+    }
+}
+
+fn decode(key: &ShareId, bytes: &[u8]) -> Result<StoredShare, StoreError> {
+    codec::decode_record(bytes).map_err(|error| StoreError::Corrupt {
+        key: key.to_string(),
+        error,
+    })
+}
+
+impl ShareStore for MemoryStore {
+    fn put(&mut self, id: &ShareId, record: &StoredShare) -> Result<(), StoreError> {
+        self.live.shares.insert(*id, codec::encode_record(record));
+        Ok(())
+    }
+
+    fn get(&self, id: &ShareId) -> Result<Option<StoredShare>, StoreError> {
+        self.live.shares.get(id).map(|b| decode(id, b)).transpose()
+    }
+
+    fn remove(&mut self, ids: &[ShareId]) -> Result<(), StoreError> {
+        for id in ids {
+            self.live.shares.remove(id);
+        }
+        Ok(())
+    }
+
+    fn set_tip(&mut self, tip: &ShareId) -> Result<(), StoreError> {
+        self.live.tip = Some(codec::encode_tip(tip));
+        Ok(())
+    }
+
+    fn tip(&self) -> Result<Option<ShareId>, StoreError> {
+        self.live
+            .tip
+            .as_deref()
+            .map(|b| {
+                codec::decode_tip(b).map_err(|error| StoreError::Corrupt {
+                    key: "tip".into(),
+                    error,
+                })
+            })
+            .transpose()
+    }
+
+    fn load_all(&self) -> Result<Vec<StoredShare>, StoreError> {
+        self.live.shares.iter().map(|(k, v)| decode(k, v)).collect()
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        self.durable = self.live.clone();
+        Ok(())
+    }
+}

@@ -1,0 +1,113 @@
+//! The sled 0.34 share store: the only module of the crate that touches sled.
+//!
+//! Two trees: `shares` (share id → versioned record) and `meta` (`tip` → versioned id, `schema`
+//! → the record version the directory was written with). `flush` is sled's, which writes its
+//! buffers and fsyncs: what was written before it survives a `kill -9` or a power cut.
+
+use std::path::Path;
+
+use otedama_proto::hash::ShareId;
+
+use super::{decode, ShareStore, StoreError, StoredShare};
+use crate::codec::{self, RECORD_VERSION};
+
+/// Shares in a sled database directory.
+#[derive(Debug, Clone)]
+pub struct SledStore {
+    db: sled::Db,
+    shares: sled::Tree,
+    meta: sled::Tree,
+}
+
+fn io(e: sled::Error) -> StoreError {
+    StoreError::Io(e.to_string())
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in directory `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new().path(path).open().map_err(io)?;
+        let shares = db.open_tree("shares").map_err(io)?;
+        let meta = db.open_tree("meta").map_err(io)?;
+        match meta.get("schema").map_err(io)? {
+            None => {
+                meta.insert("schema", &[RECORD_VERSION]).map_err(io)?;
+            }
+            Some(v) if v.as_ref() == [RECORD_VERSION] => {}
+            Some(v) => {
+                return Err(StoreError::Corrupt {
+                    key: "schema".into(),
+                    error: codec::CodecError::UnknownRecordVersion(v.first().copied().unwrap_or(0)),
+                })
+            }
+        }
+        Ok(SledStore { db, shares, meta })
+    }
+
+    /// The size of the database on disk, in bytes.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.db.size_on_disk().map_err(io)
+    }
+}
+
+impl ShareStore for SledStore {
+    fn put(&mut self, id: &ShareId, record: &StoredShare) -> Result<(), StoreError> {
+        self.shares
+            .insert(id.as_byte_array(), codec::encode_record(record))
+            .map_err(io)?;
+        Ok(())
+    }
+
+    fn get(&self, id: &ShareId) -> Result<Option<StoredShare>, StoreError> {
+        self.shares
+            .get(id.as_byte_array())
+            .map_err(io)?
+            .map(|v| decode(id, &v))
+            .transpose()
+    }
+
+    fn remove(&mut self, ids: &[ShareId]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for id in ids {
+            batch.remove(id.as_byte_array());
+        }
+        self.shares.apply_batch(batch).map_err(io)
+    }
+
+    fn set_tip(&mut self, tip: &ShareId) -> Result<(), StoreError> {
+        self.meta
+            .insert("tip", codec::encode_tip(tip))
+            .map_err(io)?;
+        Ok(())
+    }
+
+    fn tip(&self) -> Result<Option<ShareId>, StoreError> {
+        self.meta
+            .get("tip")
+            .map_err(io)?
+            .map(|v| {
+                codec::decode_tip(&v).map_err(|error| StoreError::Corrupt {
+                    key: "tip".into(),
+                    error,
+                })
+            })
+            .transpose()
+    }
+
+    fn load_all(&self) -> Result<Vec<StoredShare>, StoreError> {
+        let mut out = Vec::with_capacity(self.shares.len());
+        for item in self.shares.iter() {
+            let (k, v) = item.map_err(io)?;
+            let key: [u8; 32] = k.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+                key: format!("{k:?}"),
+                error: codec::CodecError::ShortRecord(k.len()),
+            })?;
+            out.push(decode(&ShareId::from_byte_array(key), &v)?);
+        }
+        Ok(out)
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        self.db.flush().map_err(io).map(|_| ())
+    }
+}

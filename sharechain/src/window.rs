@@ -1,0 +1,138 @@
+//! The PPLNS window (`docs/consensus.md` §10.1–10.2), kept incrementally at the tip.
+//!
+//! The window at the tip holds up to `N` shares with their credits summed per script; a new tip
+//! on top of the old one adds one share and drops at most one, so payouts never rescan the
+//! window. The work cap depends on the block target of the share being built, so it is applied
+//! per query by cutting the oldest shares off. A window at any other share is built by walking.
+
+use std::collections::VecDeque;
+
+use otedama_proto::hash::ShareId;
+use otedama_proto::uint::U256;
+
+use crate::index::{IdMap, Index, ScriptId};
+
+/// The window ending at one share.
+#[derive(Debug, Default)]
+pub(crate) struct Window {
+    /// Newest first: `(id, weight)`.
+    shares: VecDeque<(ShareId, U256)>,
+    credits: IdMap<ScriptId, U256>,
+    total_weight: U256,
+    /// The walk ended at a share whose parent is not held (and is not genesis) before `N`.
+    truncated: bool,
+    limit: usize,
+}
+
+/// The credits of a window after the work cap: one entry per script.
+#[derive(Debug)]
+pub(crate) struct WindowCredits {
+    pub credits: Vec<(ScriptId, U256)>,
+    /// Whether the window is known in full (else payouts cannot be checked exactly).
+    pub complete: bool,
+}
+
+impl Window {
+    /// The window ending at `head` (empty for `None`), walking the index.
+    pub fn build(index: &Index, head: Option<&ShareId>, limit: usize) -> Window {
+        let mut w = Window {
+            limit,
+            ..Window::default()
+        };
+        let Some(head) = head else { return w };
+        let mut last = None;
+        for entry in index.ancestry(head).take(limit) {
+            w.shares.push_back((entry.id, entry.weight));
+            add_credits(&mut w.credits, &entry.credits);
+            w.total_weight = w.total_weight + entry.weight;
+            last = Some(entry);
+        }
+        if w.shares.len() < limit {
+            w.truncated = last.is_some_and(|e| e.parent.is_some());
+        }
+        w
+    }
+
+    /// The id of the newest share.
+    pub fn head(&self) -> Option<&ShareId> {
+        self.shares.front().map(|s| &s.0)
+    }
+
+    /// Moves the window to `head`, a child of the current head.
+    pub fn advance(&mut self, index: &Index, head: &ShareId) {
+        let entry = index.get(head).expect("the new head is held");
+        self.shares.push_front((entry.id, entry.weight));
+        add_credits(&mut self.credits, &entry.credits);
+        self.total_weight = self.total_weight + entry.weight;
+        if self.shares.len() > self.limit {
+            let (old, weight) = self.shares.pop_back().expect("longer than the limit");
+            self.total_weight = self.total_weight - weight;
+            let old = index
+                .get(&old)
+                .expect("window shares are held (pruning keeps more)");
+            sub_credits(&mut self.credits, &old.credits);
+        }
+    }
+
+    /// The credits with the work cap `cap` applied (`None` = no cap).
+    pub fn credits(&self, index: &Index, cap: Option<U256>) -> WindowCredits {
+        let cut = cap.filter(|cap| self.total_weight > *cap).map(|cap| {
+            let mut sum = U256::ZERO;
+            let mut keep = 0;
+            for (i, (_, weight)) in self.shares.iter().enumerate() {
+                sum = sum + *weight;
+                if i > 0 && sum > cap {
+                    break;
+                }
+                keep = i + 1;
+            }
+            keep
+        });
+        let Some(keep) = cut else {
+            let credits = self.credits.iter().map(|(s, c)| (*s, *c)).collect();
+            return WindowCredits {
+                credits,
+                complete: !self.truncated,
+            };
+        };
+        let mut credits: IdMap<ScriptId, U256> = IdMap::default();
+        if keep <= self.shares.len() / 2 {
+            for (id, _) in self.shares.iter().take(keep) {
+                add_credits(&mut credits, &index.get(id).expect("held").credits);
+            }
+        } else {
+            credits.clone_from(&self.credits);
+            for (id, _) in self.shares.iter().skip(keep) {
+                sub_credits(&mut credits, &index.get(id).expect("held").credits);
+            }
+        }
+        WindowCredits {
+            credits: credits.into_iter().collect(),
+            complete: true,
+        }
+    }
+
+    /// The window's shares, newest first.
+    pub fn ids(&self) -> impl Iterator<Item = &ShareId> {
+        self.shares.iter().map(|s| &s.0)
+    }
+}
+
+fn add_credits(map: &mut IdMap<ScriptId, U256>, credits: &[(ScriptId, U256)]) {
+    for (script, credit) in credits.iter().filter(|c| !c.1.is_zero()) {
+        let slot = map.entry(*script).or_insert(U256::ZERO);
+        *slot = *slot + *credit;
+    }
+}
+
+fn sub_credits(map: &mut IdMap<ScriptId, U256>, credits: &[(ScriptId, U256)]) {
+    for (script, credit) in credits.iter().filter(|c| !c.1.is_zero()) {
+        let slot = map
+            .get_mut(script)
+            .expect("a credit being removed was added");
+        *slot = *slot - *credit;
+        if slot.is_zero() {
+            map.remove(script);
+        }
+    }
+}

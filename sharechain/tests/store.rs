@@ -1,0 +1,178 @@
+//! One test suite that every [`ShareStore`] must pass, run against the in-memory store and the
+//! sled store: record round trips, the chain reloaded with the same tip and window, pruning, and
+//! flushed records surviving a crash of the in-memory model.
+
+mod common;
+
+use common::*;
+use otedama_proto::chain::Coin;
+use otedama_proto::hash::ShareId;
+use otedama_sharechain::chain::ChainConfig;
+use otedama_sharechain::{MemoryStore, ShareChain, ShareStore, SledStore, StoredShare};
+
+/// How a suite opens a store, and reopens it after the chain that used it is dropped.
+trait Harness {
+    type Store: ShareStore;
+    fn open(&mut self) -> Self::Store;
+    fn reopen(&mut self, old: Self::Store) -> Self::Store;
+}
+
+struct Memory;
+impl Harness for Memory {
+    type Store = MemoryStore;
+    fn open(&mut self) -> MemoryStore {
+        MemoryStore::new()
+    }
+    fn reopen(&mut self, old: MemoryStore) -> MemoryStore {
+        old
+    }
+}
+
+struct Sled(tempfile::TempDir);
+impl Harness for Sled {
+    type Store = SledStore;
+    fn open(&mut self) -> SledStore {
+        SledStore::open(self.0.path()).expect("sled opens")
+    }
+    fn reopen(&mut self, old: SledStore) -> SledStore {
+        drop(old);
+        SledStore::open(self.0.path()).expect("sled reopens")
+    }
+}
+
+fn sled() -> Sled {
+    Sled(tempfile::tempdir().expect("temp dir"))
+}
+
+/// Mines `n` more shares (miners 0..4 in turn) onto `chain` and flushes.
+fn grow<S: ShareStore>(chain: &mut ShareChain<S>, n: u32) -> Vec<ShareId> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let h = chain.height().map_or(0, |h| h + 1);
+        let s = mine(chain, None, i % 4, T0 + h);
+        ids.push(accept(chain, s));
+    }
+    chain.flush().expect("flush");
+    ids
+}
+
+fn records_round_trip<H: Harness>(mut h: H) {
+    let c = consensus(Coin::Bitcoin, 50);
+    let mut chain = ShareChain::open(c.clone(), h.open()).expect("opens");
+    let ids = grow(&mut chain, 5);
+    let share = chain.get_share(&ids[3]).expect("read").expect("held");
+    let mut store = h.reopen(chain.into_store());
+    let record = store.get(&ids[3]).expect("read").expect("stored");
+    assert_eq!(record.share, share);
+    assert!(!record.root);
+    assert_eq!(store.tip().expect("read"), Some(ids[4]));
+    assert_eq!(store.load_all().expect("read").len(), 5);
+    store.remove(&ids[..2]).expect("remove");
+    store
+        .put(
+            &ids[0],
+            &StoredShare {
+                share: record.share.clone(),
+                root: true,
+                chain_work: Default::default(),
+            },
+        )
+        .expect("put");
+    store.flush().expect("flush");
+    let store = h.reopen(store);
+    assert_eq!(store.load_all().expect("read").len(), 4);
+    assert!(store.get(&ids[1]).expect("read").is_none());
+    assert!(store.get(&ids[0]).expect("read").expect("stored").root);
+}
+
+fn chain_reloads_with_the_same_tip_and_window<H: Harness>(mut h: H) {
+    let c = consensus(Coin::Bitcoin, 30);
+    let mut chain = ShareChain::open(c.clone(), h.open()).expect("opens");
+    grow(&mut chain, 60);
+    // A fork and an uncle, so the reload has more than a line to rebuild.
+    let tip = chain.tip().expect("tip");
+    let parent = chain
+        .get_share(&tip)
+        .expect("read")
+        .expect("held")
+        .data
+        .prev_share;
+    let fork = mine(&chain, Some(&parent), 9, T0 + 60);
+    accept(&mut chain, fork);
+    grow(&mut chain, 3);
+    let (tip, window, payouts, work) = (
+        chain.tip(),
+        chain.window_ids(),
+        payout_bytes(&chain, 5),
+        chain.chain_work(),
+    );
+    let template = chain.template(&request(6)).expect("template");
+    let store = h.reopen(chain.into_store());
+    let chain = ShareChain::open(c, store).expect("reopens");
+    assert_eq!(chain.tip(), tip);
+    assert_eq!(chain.window_ids(), window);
+    assert_eq!(payout_bytes(&chain, 5), payouts);
+    assert_eq!(chain.chain_work(), work);
+    assert_eq!(chain.template(&request(6)).expect("template"), template);
+}
+
+fn pruning_keeps_the_window<H: Harness>(mut h: H) {
+    let c = consensus(Coin::Bitcoin, 20);
+    let config = ChainConfig {
+        max_orphans: 100,
+        keep_heights: 45,
+        prune_interval: 10,
+    };
+    let mut chain = ShareChain::open_with(c.clone(), h.open(), config.clone()).expect("opens");
+    let ids = grow(&mut chain, 120);
+    assert!(
+        chain.len() <= 56,
+        "pruned to about keep_heights + interval, holds {}",
+        chain.len()
+    );
+    assert!(!chain.contains(&ids[0]));
+    let (tip, payouts) = (chain.tip(), payout_bytes(&chain, 1));
+    let store = h.reopen(chain.into_store());
+    assert!(store.load_all().expect("read").len() <= 56);
+    let mut chain = ShareChain::open_with(c, store, config).expect("reopens");
+    assert_eq!(chain.tip(), tip);
+    assert_eq!(payout_bytes(&chain, 1), payouts);
+    // The pruned chain keeps validating new shares (its oldest shares are now roots).
+    grow(&mut chain, 5);
+}
+
+macro_rules! suite {
+    ($name:ident, $make:expr) => {
+        mod $name {
+            use super::*;
+            #[test]
+            fn records_round_trip() {
+                super::records_round_trip($make);
+            }
+            #[test]
+            fn chain_reloads_with_the_same_tip_and_window() {
+                super::chain_reloads_with_the_same_tip_and_window($make);
+            }
+            #[test]
+            fn pruning_keeps_the_window() {
+                super::pruning_keeps_the_window($make);
+            }
+        }
+    };
+}
+
+suite!(memory, Memory);
+suite!(sled_store, sled());
+
+#[test]
+fn a_crash_keeps_exactly_what_was_flushed() {
+    let c = consensus(Coin::Bitcoin, 50);
+    let mut chain = ShareChain::open(c.clone(), MemoryStore::new()).expect("opens");
+    let flushed = grow(&mut chain, 10);
+    let s = mine(&chain, None, 1, T0 + 10);
+    let unflushed = accept(&mut chain, s);
+    let crashed = chain.store().crash();
+    let chain = ShareChain::open(c, crashed).expect("reopens");
+    assert_eq!(chain.tip(), flushed.last().copied());
+    assert!(!chain.contains(&unflushed));
+}
