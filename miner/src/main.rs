@@ -1,65 +1,26 @@
-//! `otedama-miner`: the command line of Otedama's miner.
-//!
-//! Today it hashes headers (`hash`) and checks its hashers against real blocks (`selftest`);
-//! mining against a Stratum pool is added as subcommands once the Stratum client exists.
+//! `otedama-miner`: the binary. Parses the command line ([`cli`]), resolves it into the
+//! library's configurations, and runs one action: mining (the default), `bench`, `hash` or
+//! `selftest`. Exit codes: 0 done, 1 failed (a refused login, a broken device, a bad header),
+//! 2 usage error.
+
+mod cli;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use clap::builder::{PossibleValuesParser, TypedValueParser};
-use clap::{ArgAction, Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
+use cli::{Backend, Cli, Command, MineArgs};
+use otedama_miner::bench::{self, BenchConfig, BenchReport};
+use otedama_miner::client::{self, MinerConfig, SessionConfig};
+use otedama_miner::mining::{default_threads, format_hashrate, CpuKernel, Engine};
 use otedama_proto::chain::PowAlgo;
 use otedama_proto::pow::pow_hash;
 use otedama_proto::selftest;
-use std::io::IsTerminal;
-use std::process::ExitCode;
+use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
-
-const EXAMPLES: &str = "\
-Examples:
-  # The proof of work of Bitcoin's genesis block, as explorers show it
-  otedama-miner hash --algo sha256d 0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c
-
-  # Check both hashers against real Bitcoin and Litecoin blocks
-  otedama-miner selftest";
-
-/// Otedama's miner: CPU proof-of-work hashers for sha256d (Bitcoin) and scrypt (Litecoin).
-#[derive(Debug, Parser)]
-#[command(name = "otedama-miner", version, after_help = EXAMPLES)]
-struct Cli {
-    /// More log output on stderr: -v debug, -vv trace (RUST_LOG, when set, decides instead)
-    #[arg(short, long, action = ArgAction::Count, global = true)]
-    verbose: u8,
-
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Print the proof-of-work hash of an 80-byte block header, in display order
-    #[command(
-        after_help = "The hash is printed as block explorers show hashes (byte-reversed \
-        hex). For a Bitcoin header it is also the block id; for Litecoin the block id is the \
-        sha256d hash (use --algo sha256d to get it)."
-    )]
-    Hash {
-        /// Proof-of-work function: sha256d (Bitcoin) or scrypt (Litecoin, N=1024 r=1 p=1)
-        #[arg(long, value_name = "ALGO", value_parser = algo_parser())]
-        algo: PowAlgo,
-
-        /// The header, 160 hex digits in serialization order (as `getblockheader HASH false`
-        /// prints it)
-        #[arg(value_name = "HEADER_HEX")]
-        header: String,
-    },
-
-    /// Hash real Bitcoin and Litecoin block headers and check each meets its own target
-    Selftest,
-}
-
-fn algo_parser() -> impl TypedValueParser<Value = PowAlgo> {
-    PossibleValuesParser::new([PowAlgo::Sha256d.name(), PowAlgo::Scrypt.name()])
-        .try_map(|name| name.parse::<PowAlgo>())
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -67,7 +28,7 @@ fn main() -> ExitCode {
         eprintln!("error: {e:#}");
         return ExitCode::FAILURE;
     }
-    match run(cli.command) {
+    match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -76,15 +37,163 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command) -> Result<ExitCode> {
-    match command {
-        Command::Hash { algo, header } => {
+/// Exits with a usage error (code 2), as clap does for its own checks.
+fn usage_error(message: &str) -> ! {
+    Cli::command()
+        .error(ErrorKind::MissingRequiredArgument, message)
+        .exit()
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    if cli.command.is_some() && cli.mine.any_given() {
+        usage_error("mining options (--url, --user, --algo, …) go without a subcommand; subcommands take their own options after their name");
+    }
+    match cli.command {
+        Some(Command::Hash { algo, header }) => {
             let header = parse_header(&header)?;
             tracing::debug!(%algo, "hashing an 80-byte header");
             println!("{}", pow_hash(algo, &header));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Selftest => Ok(print_selftest()),
+        Some(Command::Selftest) => Ok(print_selftest()),
+        Some(Command::Bench {
+            algo,
+            backend,
+            threads,
+            opencl_device,
+            seconds,
+            json,
+        }) => {
+            if backend == Backend::Both {
+                usage_error(
+                    "bench measures one back-end at a time: --backend cpu or --backend opencl",
+                );
+            }
+            let config = BenchConfig {
+                engines: engines(algo, backend, threads, opencl_device),
+                duration: Duration::from_secs_f64(seconds),
+                warmup: Duration::from_secs_f64((seconds / 4.0).clamp(0.2, 1.0)),
+            };
+            let report = bench::run(&config)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&report).expect("a report serializes")
+                );
+            } else {
+                print_bench(&report, &config);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        None => mine(cli.mine),
+    }
+}
+
+/// One engine per hashing thread for `backend`.
+fn engines(
+    algo: PowAlgo,
+    backend: Backend,
+    threads: Option<u16>,
+    opencl_device: usize,
+) -> Vec<Engine> {
+    let cpu =
+        vec![Engine::Cpu(CpuKernel::best(algo)); threads.map_or_else(default_threads, usize::from)];
+    let opencl = Engine::OpenCl {
+        device: opencl_device,
+        algo,
+    };
+    match backend {
+        Backend::Cpu => cpu,
+        Backend::Opencl => vec![opencl],
+        Backend::Both => cpu.into_iter().chain([opencl]).collect(),
+    }
+}
+
+fn mine(args: MineArgs) -> Result<ExitCode> {
+    if args.urls.is_empty() {
+        usage_error("nothing to do: give --url (with --user and --algo) to mine, or a subcommand");
+    }
+    let Some(user) = args.user else {
+        usage_error("mining needs --user ADDRESS[.WORKER]");
+    };
+    let Some(algo) = args.algo else {
+        usage_error("mining needs --algo sha256d|scrypt");
+    };
+    let config = MinerConfig {
+        urls: args.urls,
+        session: SessionConfig {
+            user,
+            password: args.pass,
+            algo,
+            user_agent: client::user_agent(),
+            suggest_difficulty: args.suggest_difficulty,
+            extranonce_subscribe: !args.no_extranonce_subscribe,
+            version_rolling: algo == PowAlgo::Sha256d && !args.no_version_rolling,
+        },
+        engines: engines(algo, args.backend, args.threads, args.opencl_device),
+        report_every: Duration::from_secs_f64(args.report_every),
+        backoff_initial: Duration::from_secs(1),
+        backoff_max: Duration::from_secs(60),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let counts = runtime.block_on(async {
+        let (stop, shutdown) = watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("stopping");
+            let _ = stop.send(true);
+            // Keep the sender: dropping it would also read as a stop, which is what we want now.
+        });
+        client::mine(config, shutdown).await
+    })?;
+    tracing::info!("stopped; shares: {counts}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Returns on Ctrl-C or SIGTERM; never if no signal handler can be installed.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => if r.is_err() { std::future::pending::<()>().await },
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+fn print_bench(report: &BenchReport, config: &BenchConfig) {
+    println!(
+        "{}: {} thread(s), {:.2} s timed after a {:.2} s warm-up",
+        report.engine,
+        report.threads,
+        report.seconds,
+        config.warmup.as_secs_f64()
+    );
+    for (i, rate) in report.per_thread.iter().enumerate() {
+        println!("  thread {i}: {}", format_hashrate(*rate));
+    }
+    println!(
+        "  total:    {} ({} hashes)",
+        format_hashrate(report.hashrate),
+        report.hashes
+    );
+    if let Some(cpu) = report.cpu_seconds.filter(|&c| c > 0.0) {
+        let available = report.seconds * report.threads as f64;
+        println!(
+            "  CPU time: {cpu:.2} s for {available:.2} thread-seconds ({:.0} %); {} per CPU second",
+            100.0 * cpu / available,
+            format_hashrate(report.hashes as f64 / cpu)
+        );
     }
 }
 
@@ -172,12 +281,6 @@ fn init_logging(verbose: u8) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn cli_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
 
     #[test]
     fn parse_header_reports_what_is_wrong() {

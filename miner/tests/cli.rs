@@ -1,4 +1,5 @@
-//! The `otedama-miner` binary as a user runs it: output and exit codes of `hash` and `selftest`.
+//! The `otedama-miner` binary as a user runs it: output and exit codes of `hash`, `selftest`,
+//! `bench` and of mining's argument checks (mining itself is in `stratum.rs`).
 //!
 //! Expected hashes were computed with an independent implementation (Python's `hashlib.sha256`
 //! and `hashlib.scrypt`); the sha256d ones are also the block ids explorers show.
@@ -131,7 +132,18 @@ fn help_lists_the_subcommands() {
     let o = miner(&["--help"]);
     assert!(o.status.success());
     let out = stdout(&o);
-    assert!(out.contains("hash") && out.contains("selftest"), "{out}");
+    for needle in [
+        "hash",
+        "selftest",
+        "bench",
+        "--url",
+        "--user",
+        "--algo",
+        "--threads",
+        "--backend",
+    ] {
+        assert!(out.contains(needle), "{needle} in {out}");
+    }
 }
 
 #[test]
@@ -140,4 +152,126 @@ fn verbose_logs_go_to_stderr_only() {
     assert!(o.status.success());
     assert_eq!(stdout(&o).lines().count(), 1);
     assert!(stderr(&o).contains("DEBUG"), "{}", stderr(&o));
+}
+
+#[test]
+fn bench_json_prints_one_object_with_the_fields() {
+    for algo in ["sha256d", "scrypt"] {
+        let o = miner(&[
+            "bench",
+            "--algo",
+            algo,
+            "--threads",
+            "1",
+            "--seconds",
+            "1",
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = stdout(&o);
+        assert_eq!(out.lines().count(), 1, "{out}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON object");
+        let mut keys: Vec<&str> = v
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["algo", "backend", "hashes", "hashrate", "seconds", "threads"],
+            "{out}"
+        );
+        assert_eq!(v["algo"], algo);
+        assert_eq!(v["backend"], "cpu");
+        assert_eq!(v["threads"], 1);
+        let hashes = v["hashes"].as_u64().expect("hashes is a count");
+        let seconds = v["seconds"].as_f64().expect("seconds is a number");
+        let rate = v["hashrate"].as_f64().expect("hashrate is a number");
+        assert!(hashes > 0, "{out}");
+        assert!(
+            (0.9..5.0).contains(&seconds),
+            "timed about one second: {out}"
+        );
+        assert!(
+            (rate - hashes as f64 / seconds).abs() <= 1e-6 * rate,
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn bench_prints_per_thread_rates() {
+    let o = miner(&[
+        "bench",
+        "--algo",
+        "scrypt",
+        "--threads",
+        "2",
+        "--seconds",
+        "0.3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for needle in ["2 thread(s)", "thread 0: ", "thread 1: ", "total: ", "H/s"] {
+        assert!(out.contains(needle), "{needle:?} in {out}");
+    }
+}
+
+#[test]
+fn mining_needs_a_url_user_and_algo() {
+    let o = miner(&[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("give --url"), "{}", stderr(&o));
+    let o = miner(&["--url", "stratum+tcp://127.0.0.1:1", "--algo", "sha256d"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--user"), "{}", stderr(&o));
+    let o = miner(&[
+        "--url",
+        "stratum+ssl://pool:443",
+        "--user",
+        "a",
+        "--algo",
+        "sha256d",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("TLS is not supported"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn mining_options_do_not_mix_with_a_subcommand() {
+    let o = miner(&["--url", "stratum+tcp://127.0.0.1:1", "selftest"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("go without a subcommand"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_missing_opencl_device_is_a_clear_error() {
+    let o = miner(&[
+        "bench",
+        "--algo",
+        "sha256d",
+        "--backend",
+        "opencl",
+        "--opencl-device",
+        "999",
+        "--seconds",
+        "0.1",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.starts_with("error: cannot set up sha256d on OpenCL device 999: "),
+        "{e}"
+    );
+    assert!(e.contains("no OpenCL device"), "{e}");
 }

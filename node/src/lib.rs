@@ -1,6 +1,7 @@
 //! The Otedama node: the coin-daemon client, the Stratum server, the peer-to-peer network and the
 //! HTTP API, around the sharechain. The `otedama` binary is a thin layer over this library.
 
+pub mod api;
 pub mod daemon;
 pub mod stratum;
 pub mod work;

@@ -54,7 +54,7 @@ async fn template_from_a_real_litecoind_and_recovery_after_a_crash() {
         .await
         .unwrap_err();
     assert!(matches!(err, RpcError::Unreachable { .. }), "{err}");
-    pair.primary.restart().await.unwrap();
+    pair.restart_primary().await.unwrap();
     let started = std::time::Instant::now();
     loop {
         let height: u64 = pair

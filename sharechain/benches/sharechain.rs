@@ -19,7 +19,7 @@ use otedama_proto::target::CompactTarget;
 use otedama_sharechain::chain::ChainConfig;
 use otedama_sharechain::testkit::{self, CoinJob};
 use otedama_sharechain::{
-    AddOutcome, Consensus, ConsensusParams, Share, ShareChain, ShareStore, SledStore,
+    AddOutcome, Consensus, ConsensusParams, MemoryStore, Share, ShareChain, ShareStore, SledStore,
     TemplateRequest,
 };
 
@@ -134,10 +134,9 @@ fn open_sled(path: &Path, consensus: &Consensus, windows: u32) -> ShareChain<Sle
     .expect("loads")
 }
 
-fn accept(c: &mut Criterion, coin: Coin, name: &str) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let consensus = consensus(coin);
-    let mut chain = open_sled(dir.path(), &consensus, 4);
+/// Times `add` of a fresh share on the tip. With `cold`, the window ranking the node would have
+/// computed for its own template on that tip is forgotten first.
+fn accept_on<S: ShareStore>(c: &mut Criterion, mut chain: ShareChain<S>, name: &str, cold: bool) {
     grow(&mut chain, WINDOW + 10);
     let mut extranonce = 1u64 << 40;
     c.bench_function(name, |b| {
@@ -146,6 +145,9 @@ fn accept(c: &mut Criterion, coin: Coin, name: &str) {
             for i in 0..iters {
                 extranonce += 1;
                 let share = next_share(&chain, None, (i as u32) % MINERS, extranonce);
+                if cold {
+                    chain.forget_rankings();
+                }
                 let start = Instant::now();
                 let outcome = chain.add(share, NOW).expect("store");
                 total += start.elapsed();
@@ -159,6 +161,28 @@ fn accept(c: &mut Criterion, coin: Coin, name: &str) {
     });
 }
 
+fn accept(c: &mut Criterion, coin: Coin, name: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let consensus = consensus(coin);
+    accept_on(c, open_sled(dir.path(), &consensus, 4), name, false);
+}
+
+fn accept_cold(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let consensus = consensus(Coin::Bitcoin);
+    accept_on(
+        c,
+        open_sled(dir.path(), &consensus, 4),
+        "accept/sha256d_cold",
+        true,
+    );
+}
+
+fn accept_memory(c: &mut Criterion) {
+    let chain = ShareChain::open(consensus(Coin::Bitcoin), MemoryStore::new()).expect("opens");
+    accept_on(c, chain, "accept/sha256d_memory_store", false);
+}
+
 fn accept_sha256d(c: &mut Criterion) {
     accept(c, Coin::Bitcoin, "accept/sha256d");
 }
@@ -167,26 +191,31 @@ fn accept_scrypt(c: &mut Criterion) {
     accept(c, Coin::Litecoin, "accept/scrypt");
 }
 
+/// The group commit: `flush` after a batch of `n` accepted shares (batch write + fsync).
 fn accept_flush(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let consensus = consensus(Coin::Bitcoin);
     let mut chain = open_sled(dir.path(), &consensus, 4);
     grow(&mut chain, 50);
     let mut extranonce = 1u64 << 41;
-    c.bench_function("accept/flush_after_one_share", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for i in 0..iters {
-                extranonce += 1;
-                let share = next_share(&chain, None, (i as u32) % MINERS, extranonce);
-                add(&mut chain, share);
-                let start = Instant::now();
-                chain.flush().expect("flush");
-                total += start.elapsed();
-            }
-            total
-        })
-    });
+    for n in [1u32, 8] {
+        c.bench_function(&format!("accept/flush_after_{n}_shares"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for i in 0..iters {
+                    for j in 0..n {
+                        extranonce += 1;
+                        let share = next_share(&chain, None, (i as u32 + j) % MINERS, extranonce);
+                        add(&mut chain, share);
+                    }
+                    let start = Instant::now();
+                    chain.flush().expect("flush");
+                    total += start.elapsed();
+                }
+                total
+            })
+        });
+    }
 }
 
 fn pplns(c: &mut Criterion) {
@@ -204,10 +233,14 @@ fn pplns(c: &mut Criterion) {
     let r = request(MINERS + 1);
     let mut group = c.benchmark_group("pplns");
     group.bench_function("full_window", |b| {
-        b.iter(|| chain.payouts(Some(&tip), r.coinbase_value, r.block_bits, &r.payout_script))
+        b.iter(|| {
+            chain.forget_rankings();
+            chain.payouts(Some(&tip), r.coinbase_value, r.block_bits, &r.payout_script)
+        })
     });
     group.bench_function("full_window_rebuilt", |b| {
         b.iter(|| {
+            chain.forget_rankings();
             chain.payouts(
                 Some(&parent),
                 r.coinbase_value,
@@ -216,8 +249,30 @@ fn pplns(c: &mut Criterion) {
             )
         })
     });
+    group.bench_function("full_window_cached", |b| {
+        b.iter(|| chain.payouts(Some(&tip), r.coinbase_value, r.block_bits, &r.payout_script))
+    });
     group.bench_function("template", |b| {
         b.iter(|| chain.template(&r).expect("template"))
+    });
+    // Worst case: 2160 distinct payees (every share in the window by a different miner).
+    let dir2 = tempfile::tempdir().expect("temp dir");
+    let mut wide = open_sled(dir2.path(), &consensus, 4);
+    for i in 0..WINDOW + 10 {
+        let s = next_share(&wide, None, 10_000 + i, u64::from(i));
+        add(&mut wide, s);
+    }
+    let wide_tip = wide.tip().expect("tip");
+    group.bench_function("full_window_2160_payees", |b| {
+        b.iter(|| {
+            wide.forget_rankings();
+            wide.payouts(
+                Some(&wide_tip),
+                r.coinbase_value,
+                r.block_bits,
+                &r.payout_script,
+            )
+        })
     });
     group.finish();
 }
@@ -242,8 +297,14 @@ fn store_load(c: &mut Criterion) {
     group.finish();
 }
 
-/// The floor under `accept/scrypt`: one scrypt hash of a header (proto's single-hash path).
+/// The floor under `accept/scrypt`: one scrypt hash of a header (proto's single-hash path); and
+/// the work of a target (a 256-bit division), which every accepted share costs once.
 fn pow_floor(c: &mut Criterion) {
+    let t = otedama_proto::target::Target::from_compact(CompactTarget::from_consensus(0x1b0404cb))
+        .expect("valid");
+    c.bench_function("pow/target_to_work", |b| {
+        b.iter(|| criterion::black_box(t).to_work())
+    });
     let header = [0x5a; 80];
     c.bench_function("pow/scrypt_single", |b| {
         b.iter(|| {
@@ -258,6 +319,8 @@ fn pow_floor(c: &mut Criterion) {
 criterion_group!(
     benches,
     accept_sha256d,
+    accept_cold,
+    accept_memory,
     accept_scrypt,
     accept_flush,
     pplns,

@@ -2,23 +2,39 @@
 //! tip (§9) and the window at the tip (`window`), holds orphans, stores accepted shares and
 //! reports tip changes as [`ChainEvent`]s. Pure apart from the store it is given.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use bitcoin::Script;
 use otedama_proto::amount::Amount;
 use otedama_proto::hash::ShareId;
-use otedama_proto::target::{CompactTarget, Target, Work};
+use otedama_proto::target::{CompactTarget, Work};
 use otedama_proto::uint::U256;
 
 use crate::codec::{self, StoredShare};
-use crate::index::{work_of, Entry, Index};
+use crate::commit::Staged;
+use crate::index::{work_of, Entry, Index, ScriptId};
 use crate::orphans::OrphanPool;
 use crate::params::Consensus;
-use crate::payout::{self, Payout};
+use crate::payout::{self, Payout, Ranking};
 use crate::share::Share;
 use crate::store::{ShareStore, StoreError};
 use crate::validate::{self, Prechecked, RejectReason};
 use crate::window::{Window, WindowCredits};
+
+/// How many rankings (window at a parent under a cap) the chain remembers.
+const RANKINGS_KEPT: usize = 4;
+
+/// The payees of the window at `parent` under `cap`, ranked (§10.4).
+#[derive(Debug)]
+struct RankedWindow {
+    parent: ShareId,
+    cap: Option<U256>,
+    ranked: Vec<(ScriptId, U256)>,
+    total: U256,
+    complete: bool,
+}
 
 /// Node-side settings of a chain (not consensus).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +128,10 @@ pub struct ShareChain<S: ShareStore> {
     pub(crate) window: Window,
     orphans: OrphanPool,
     last_prune: u32,
+    /// Accepted shares waiting for the next flush (group commit).
+    staged: Staged,
+    /// Recent rankings: the node builds templates on the tip and then validates shares on it.
+    rankings: RefCell<VecDeque<Arc<RankedWindow>>>,
 }
 
 impl<S: ShareStore> ShareChain<S> {
@@ -121,12 +141,17 @@ impl<S: ShareStore> ShareChain<S> {
         Self::open_with(consensus, store, config)
     }
 
-    /// [`ShareChain::open`] with explicit node settings.
+    /// [`ShareChain::open`] with explicit node settings. `keep_heights` is raised to at least a
+    /// window plus the uncle depth and the median span, which validation needs held.
     pub fn open_with(
         consensus: Consensus,
         store: S,
-        config: ChainConfig,
+        mut config: ChainConfig,
     ) -> Result<Self, ChainError> {
+        let p = consensus.params();
+        let needed = p.window_shares + p.max_uncle_depth + p.median_span + 2;
+        config.keep_heights = config.keep_heights.max(needed);
+        config.prune_interval = config.prune_interval.max(1);
         let mut records = store.load_all()?;
         records.sort_by_key(|r| r.share.data.height);
         let limit = consensus.params().window_shares as usize;
@@ -138,6 +163,8 @@ impl<S: ShareStore> ShareChain<S> {
             tip: None,
             window: Window::default(),
             last_prune: 0,
+            rankings: RefCell::default(),
+            staged: Staged::default(),
             consensus,
         };
         for r in records {
@@ -149,7 +176,7 @@ impl<S: ShareStore> ShareChain<S> {
                 coin_height,
                 work: work_of(r.share.data.bits),
             };
-            let entry = chain.entry_for(&r.share, &pre, Some(r.chain_work.to_u256()));
+            let entry = chain.entry_for(&r.share, &pre, r.root, Some(r.chain_work.to_u256()));
             chain.index.insert(entry);
         }
         chain.tip = chain.index.best().map(|e| e.id);
@@ -205,12 +232,20 @@ impl<S: ShareStore> ShareChain<S> {
         self.orphans.missing()
     }
 
-    /// A held share, read from the store.
+    /// A held share (from the commit batch or the store).
     pub fn get_share(&self, id: &ShareId) -> Result<Option<Share>, ChainError> {
         if !self.index.contains(id) {
             return Ok(None);
         }
+        if let Some(staged) = self.staged.get(id) {
+            return Ok(Some(staged.share.clone()));
+        }
         Ok(self.store.get(id)?.map(|r| r.share))
+    }
+
+    /// How many accepted shares wait for the next [`ShareChain::flush`].
+    pub fn unflushed(&self) -> usize {
+        self.staged.len()
     }
 
     /// The ids of the window at the tip (without the work cap), newest first.
@@ -223,14 +258,17 @@ impl<S: ShareStore> ShareChain<S> {
         &self.store
     }
 
-    /// Gives the store back (after a final [`ShareChain::flush`] if the caller wants it durable).
-    pub fn into_store(self) -> S {
-        self.store
+    /// Gives the store back with every accepted share written to it (durable only if the last
+    /// call was [`ShareChain::flush`]).
+    pub fn into_store(mut self) -> Result<S, ChainError> {
+        self.staged.write(&mut self.store)?;
+        Ok(self.store)
     }
 
-    /// Makes every accepted share durable (group commit: call once per batch, before
-    /// acknowledging or gossiping the batch).
+    /// The group commit: writes every share accepted since the last flush in one batch and makes
+    /// it durable. Call once per batch of shares, before acknowledging or gossiping them.
     pub fn flush(&mut self) -> Result<(), ChainError> {
+        self.staged.write(&mut self.store)?;
         Ok(self.store.flush()?)
     }
 
@@ -331,7 +369,7 @@ impl<S: ShareStore> ShareChain<S> {
         }
         let event = self.event_since(old_tip);
         if let (Some(tip), Some(_)) = (self.tip, &event) {
-            self.store.set_tip(&tip)?;
+            self.staged.set_tip(tip);
         }
         self.maybe_prune()?;
         Ok(AddOutcome::Accepted(Accepted {
@@ -364,8 +402,9 @@ impl<S: ShareStore> ShareChain<S> {
         share: Share,
         pre: Prechecked,
     ) -> Result<Result<(), RejectReason>, ChainError> {
+        let (value, finder) = (share.coinbase.value, &share.data.payout_script);
         let verdict = validate::contextual(&self.consensus, &self.index, &share, |parent, cap| {
-            self.window_credits(parent, cap)
+            self.payouts_with(parent, cap, value, finder)
         });
         if let Err(reason) = verdict {
             return Ok(Err(reason));
@@ -386,7 +425,13 @@ impl<S: ShareStore> ShareChain<S> {
     }
 
     /// What the index keeps of `share`. `stored_work` is used when the parent is not held.
-    fn entry_for(&mut self, share: &Share, pre: &Prechecked, stored_work: Option<U256>) -> Entry {
+    fn entry_for(
+        &mut self,
+        share: &Share,
+        pre: &Prechecked,
+        root: bool,
+        stored_work: Option<U256>,
+    ) -> Entry {
         let p = self.consensus.params();
         let script = self.index.scripts.intern(&share.data.payout_script);
         let mut own_credit = pre.work;
@@ -404,7 +449,8 @@ impl<S: ShareStore> ShareChain<S> {
         }
         credits[0].1 = own_credit;
         let parent = (!share.is_genesis()).then_some(share.data.prev_share);
-        let chain_work = match parent.and_then(|p| self.index.get(&p)) {
+        let held_parent = parent.filter(|_| !root).and_then(|p| self.index.get(&p));
+        let chain_work = match held_parent {
             Some(parent) => parent.chain_work + weight,
             None => stored_work.unwrap_or(weight),
         };
@@ -421,18 +467,19 @@ impl<S: ShareStore> ShareChain<S> {
             chain_work,
             uncles: share.data.uncles.clone(),
             credits,
+            root,
         }
     }
 
     /// Stores and indexes a valid share and moves the tip if it is better.
     fn connect(&mut self, share: &Share, pre: &Prechecked, root: bool) -> Result<(), ChainError> {
-        let entry = self.entry_for(share, pre, None);
+        let entry = self.entry_for(share, pre, root, None);
         let record = StoredShare {
             share: share.clone(),
             root,
             chain_work: Work::from_u256(entry.chain_work),
         };
-        self.store.put(&pre.id, &record)?;
+        self.staged.put(&mut self.store, pre.id, record)?;
         let better = match self.tip.and_then(|t| self.index.get(&t)) {
             None => true,
             Some(tip) => entry.better_than(tip),
@@ -514,6 +561,7 @@ impl<S: ShareStore> ShareChain<S> {
             return Ok(0);
         };
         let ids = self.index.prune_below(cutoff);
+        self.staged.forget(&ids);
         self.store.remove(&ids)?;
         Ok(ids.len())
     }
@@ -528,32 +576,89 @@ impl<S: ShareStore> ShareChain<S> {
         block_bits: CompactTarget,
         finder: &Script,
     ) -> Vec<Payout> {
-        let credits = match parent {
-            None => Vec::new(),
-            Some(parent) => {
-                self.window_credits(parent, self.work_cap(block_bits))
-                    .credits
-            }
+        self.payouts_with(parent, self.work_cap(block_bits), value, finder)
+            .0
+    }
+
+    /// The payouts at `parent` under work cap `cap`, and whether the window was known in full:
+    /// the code path shared by templates and validation.
+    pub(crate) fn payouts_with(
+        &self,
+        parent: Option<&ShareId>,
+        cap: Option<U256>,
+        value: Amount,
+        finder: &Script,
+    ) -> (Vec<Payout>, bool) {
+        let Some(parent) = parent else {
+            let empty = Ranking::default();
+            let payouts =
+                payout::split_ranked(&self.consensus, &empty, value, finder, &ShareId::ZERO);
+            return (payouts, true);
         };
-        let scripts: Vec<_> = credits
+        let ranked = self.ranked_window(parent, cap);
+        let scripts = &self.index.scripts;
+        let entries = ranked
+            .ranked
             .iter()
-            .map(|(s, c)| (self.index.scripts.get(*s), *c))
+            .map(|(s, c)| (scripts.get(*s), *c))
             .collect();
-        payout::split(
-            &self.consensus,
-            &scripts,
-            value,
-            finder,
-            parent.unwrap_or(&ShareId::ZERO),
-        )
+        let ranking = Ranking::from_ranked(entries, ranked.total);
+        let payouts = payout::split_ranked(&self.consensus, &ranking, value, finder, parent);
+        (payouts, ranked.complete)
+    }
+
+    /// Drops the remembered window rankings (they are rebuilt on demand). Benchmarks use it to
+    /// measure the uncached payout path; a node may call it to free memory.
+    pub fn forget_rankings(&self) {
+        self.rankings.borrow_mut().clear();
+    }
+
+    /// The ranking of the window at `parent` under `cap`, remembered for the next caller.
+    fn ranked_window(&self, parent: &ShareId, cap: Option<U256>) -> Arc<RankedWindow> {
+        let hit = self
+            .rankings
+            .borrow()
+            .iter()
+            .find(|r| r.parent == *parent && r.cap == cap)
+            .cloned();
+        if let Some(hit) = hit {
+            return hit;
+        }
+        let credits = self.window_credits(parent, cap);
+        let scripts = &self.index.scripts;
+        let mut ranked: Vec<(ScriptId, U256)> = credits
+            .credits
+            .into_iter()
+            .filter(|(_, c)| !c.is_zero())
+            .collect();
+        ranked.sort_unstable_by(|a, b| {
+            payout::rank(&(scripts.get(a.0), a.1), &(scripts.get(b.0), b.1))
+        });
+        let total = ranked.iter().fold(U256::ZERO, |acc, (_, c)| acc + *c);
+        let entry = Arc::new(RankedWindow {
+            parent: *parent,
+            cap,
+            ranked,
+            total,
+            complete: credits.complete,
+        });
+        let mut cache = self.rankings.borrow_mut();
+        if cache.len() == RANKINGS_KEPT {
+            cache.pop_front();
+        }
+        cache.push_back(Arc::clone(&entry));
+        entry
     }
 
     /// The window work cap for a block target (`None` when the network has none).
     pub(crate) fn work_cap(&self, block_bits: CompactTarget) -> Option<U256> {
-        let m = self.consensus.params().window_block_multiple;
-        (m > 0).then(|| {
-            let block = Target::from_compact(block_bits).unwrap_or(Target::MAX);
-            block.to_work().to_u256().saturating_mul_u64(u64::from(m))
-        })
+        crate::window::work_cap(&self.consensus, block_bits)
     }
 }
+
+/// The node moves the chain into its own task or behind a mutex: it must stay `Send`.
+const _: fn() = || {
+    fn assert_send<T: Send>() {}
+    assert_send::<ShareChain<crate::store::SledStore>>();
+    assert_send::<ShareChain<crate::store::MemoryStore>>();
+};

@@ -9,6 +9,7 @@ use bitcoin::absolute::LockTime;
 use bitcoin::script::{Builder, PushBytesBuf};
 use bitcoin::transaction::Version;
 use bitcoin::{OutPoint, Script, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
+use otedama_proto::amount::Amount;
 use otedama_proto::hash::{MerkleNode, Txid};
 use otedama_proto::merkle;
 
@@ -112,10 +113,40 @@ pub fn build_coinbase(
     payouts: &[Payout],
     commitment: &ShareCommitment,
 ) -> Transaction {
-    let mut output = Vec::with_capacity(payouts.len() + 2);
-    output.extend(payouts.iter().map(|p| TxOut {
-        value: p.amount.into(),
-        script_pubkey: p.script.clone(),
+    assemble(
+        parts,
+        payouts.iter().map(|p| (p.amount, p.script.clone())),
+        payouts.len(),
+        commitment,
+    )
+}
+
+/// [`build_coinbase`] taking the payouts by value, so their scripts move into the outputs.
+pub fn build_coinbase_from(
+    parts: &CoinbaseParts,
+    payouts: Vec<Payout>,
+    commitment: &ShareCommitment,
+) -> Transaction {
+    let n = payouts.len();
+    assemble(
+        parts,
+        payouts.into_iter().map(|p| (p.amount, p.script)),
+        n,
+        commitment,
+    )
+}
+
+/// The one place the coinbase layout of §4 is written down.
+fn assemble(
+    parts: &CoinbaseParts,
+    payouts: impl Iterator<Item = (Amount, ScriptBuf)>,
+    n: usize,
+    commitment: &ShareCommitment,
+) -> Transaction {
+    let mut output = Vec::with_capacity(n + 2);
+    output.extend(payouts.map(|(amount, script_pubkey)| TxOut {
+        value: amount.into(),
+        script_pubkey,
     }));
     output.push(TxOut {
         value: bitcoin::Amount::ZERO,

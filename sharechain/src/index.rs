@@ -89,6 +89,9 @@ pub(crate) struct Entry {
     pub uncles: Vec<ShareId>,
     /// What the window credits for this share: its miner first, then each uncle's miner.
     pub credits: Vec<(ScriptId, U256)>,
+    /// Added as a root (§11.4): ancestry walks stop here even if the parent arrives later, so
+    /// windows and rankings already computed never change under the chain.
+    pub root: bool,
 }
 
 impl Entry {
@@ -148,8 +151,11 @@ impl Index {
         self.entries.insert(entry.id, entry);
     }
 
-    /// The held parent of `entry`.
+    /// The held parent of `entry` (never the parent of a root).
     pub fn parent(&self, entry: &Entry) -> Option<&Entry> {
+        if entry.root {
+            return None;
+        }
         entry.parent.as_ref().and_then(|p| self.entries.get(p))
     }
 

@@ -39,12 +39,56 @@ pub fn payout_bytes(payouts: &[Payout]) -> Vec<u8> {
     out
 }
 
-/// Splits `value` among `credits` (one entry per script, non-zero credits, any order) as §10
-/// says, with `finder` as the share's own payout script and `seed` the parent share's id (the
-/// lottery seed). Returns the payout outputs sorted by script.
+/// Payees ranked as §10.4 ranks them: greatest credit first, then script ascending; zero
+/// credits left out. Computing it is the costly part of [`split`], so the chain keeps the ranking
+/// of recent parents.
+#[derive(Debug, Clone, Default)]
+pub struct Ranking<'a> {
+    entries: Vec<(&'a Script, U256)>,
+    total: U256,
+}
+
+impl<'a> Ranking<'a> {
+    /// Ranks `credits` (one entry per script, any order).
+    pub fn new(credits: impl IntoIterator<Item = (&'a Script, U256)>) -> Self {
+        let mut entries: Vec<(&Script, U256)> =
+            credits.into_iter().filter(|(_, c)| !c.is_zero()).collect();
+        entries.sort_unstable_by(rank);
+        let total = entries.iter().fold(U256::ZERO, |acc, (_, c)| acc + *c);
+        Ranking { entries, total }
+    }
+
+    /// Wraps entries that are already ranked (greatest credit first, then script ascending,
+    /// no zero credits).
+    pub(crate) fn from_ranked(entries: Vec<(&'a Script, U256)>, total: U256) -> Self {
+        debug_assert!(entries.windows(2).all(|w| rank(&w[0], &w[1]).is_lt()));
+        Ranking { entries, total }
+    }
+}
+
+/// Splits `value` among `credits` (one entry per script, any order) as §10 says, with `finder`
+/// as the share's own payout script and `seed` the parent share's id (the lottery seed).
+/// Returns the payout outputs sorted by script.
 pub fn split(
     consensus: &Consensus,
     credits: &[(&Script, U256)],
+    value: Amount,
+    finder: &Script,
+    seed: &ShareId,
+) -> Vec<Payout> {
+    split_ranked(
+        consensus,
+        &Ranking::new(credits.iter().copied()),
+        value,
+        finder,
+        seed,
+    )
+}
+
+/// [`split`] of credits already ranked.
+pub fn split_ranked(
+    consensus: &Consensus,
+    ranking: &Ranking<'_>,
     value: Amount,
     finder: &Script,
     seed: &ShareId,
@@ -53,18 +97,13 @@ pub fn split(
     let v = value.to_sat();
     let bonus = v / u64::from(p.finder_bonus_divisor);
     let d = v - bonus;
-    let total = credits.iter().fold(U256::ZERO, |acc, (_, c)| acc + *c);
+    let total = ranking.total;
+    let ranked = &ranking.entries;
     let mut outputs: Vec<(&Script, u64, U256)> = Vec::new();
     let mut finder_amount = bonus;
     if total.is_zero() {
         finder_amount = v;
     } else {
-        let mut ranked: Vec<(&Script, U256)> = credits
-            .iter()
-            .filter(|(_, c)| !c.is_zero())
-            .copied()
-            .collect();
-        ranked.sort_unstable_by(rank);
         let max_kept = (p.max_payout_outputs as usize).saturating_sub(2);
         let mut paid = 0u64;
         let mut kept_credit = U256::ZERO;
@@ -98,7 +137,7 @@ pub fn split(
         match outputs.iter_mut().find(|o| o.0 == finder) {
             Some(o) => o.1 += finder_amount,
             None => {
-                let weight = credits
+                let weight = ranked
                     .iter()
                     .find(|c| c.0 == finder)
                     .map_or(U256::ZERO, |c| c.1);
@@ -119,7 +158,7 @@ pub fn split(
 }
 
 /// Greater credit first, then script ascending.
-fn rank(a: &(&Script, U256), b: &(&Script, U256)) -> Ordering {
+pub(crate) fn rank(a: &(&Script, U256), b: &(&Script, U256)) -> Ordering {
     b.1.cmp(&a.1)
         .then_with(|| a.0.as_bytes().cmp(b.0.as_bytes()))
 }

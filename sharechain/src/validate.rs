@@ -1,11 +1,11 @@
 //! Share validation in the order of `docs/consensus.md` §5, cheapest first, each failure with its
 //! own [`RejectReason`].
 //!
-//! [`precheck`] needs only the share, the parameters and `now` (checks 3–12, the duplicate check
-//! is the chain's); [`contextual`] needs the parent, the uncles and the window (checks 14–18).
+//! `precheck` needs only the share, the parameters and `now` (checks 3–12, the duplicate check
+//! is the chain's); `contextual` needs the parent, the uncles and the window (checks 14–18).
 
 use otedama_proto::amount::Amount;
-use otedama_proto::hash::ShareId;
+use otedama_proto::hash::{ShareId, Txid};
 use otedama_proto::target::{CompactTarget, Target};
 use otedama_proto::uint::U256;
 
@@ -13,10 +13,9 @@ use crate::codec::CodecError;
 use crate::coinbase;
 use crate::index::Index;
 use crate::params::{Consensus, ConsensusId};
-use crate::payout;
+use crate::payout::Payout;
 use crate::retarget::{self, ParentTiming};
 use crate::share::Share;
-use crate::window::WindowCredits;
 
 /// Why a share was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -249,13 +248,14 @@ fn canonical(bits: CompactTarget) -> Result<Target, RejectReason> {
     }
 }
 
-/// Checks 14–18 for a share whose parent (unless genesis) and uncles are held. `window_at`
-/// returns the credits of the window at the parent under a work cap.
+/// Checks 14–18 for a share whose parent (unless genesis) and uncles are held. `payouts_at`
+/// returns the payouts of §10 for this share at a parent (`None`: genesis) under a work cap, and
+/// whether the window was known in full.
 pub(crate) fn contextual(
     consensus: &Consensus,
     index: &Index,
     share: &Share,
-    window_at: impl FnOnce(&ShareId, Option<U256>) -> WindowCredits,
+    payouts_at: impl FnOnce(Option<&ShareId>, Option<U256>) -> (Vec<Payout>, bool),
 ) -> Result<(), RejectReason> {
     let d = &share.data;
     let parent = if share.is_genesis() {
@@ -327,37 +327,11 @@ pub(crate) fn contextual(
         check_uncle(consensus, index, d.height, &d.prev_share, uncle_id)?;
     }
     // 18: the coinbase pays exactly the window's payouts.
-    let p = consensus.params();
-    let cap = (p.window_block_multiple > 0).then(|| {
-        let block = share.header.target().expect("prechecked");
-        block
-            .to_work()
-            .to_u256()
-            .saturating_mul_u64(u64::from(p.window_block_multiple))
-    });
-    let credits = match parent {
-        Some(parent) => window_at(&parent.id, cap),
-        None => WindowCredits {
-            credits: Vec::new(),
-            complete: true,
-        },
-    };
-    if credits.complete {
-        let scripts: Vec<_> = credits
-            .credits
-            .iter()
-            .map(|(s, c)| (index.scripts.get(*s), *c))
-            .collect();
-        let payouts = payout::split(
-            consensus,
-            &scripts,
-            share.coinbase.value,
-            &d.payout_script,
-            &d.prev_share,
-        );
-        if coinbase::coinbase_txid(&share.coinbase, &payouts, &share.commitment)
-            != share.coinbase_txid
-        {
+    let cap = crate::window::work_cap(consensus, share.header.bits());
+    let (payouts, complete) = payouts_at(parent.map(|p| &p.id), cap);
+    if complete {
+        let coinbase = coinbase::build_coinbase_from(&share.coinbase, payouts, &share.commitment);
+        if Txid::of(&coinbase) != share.coinbase_txid {
             return Err(RejectReason::PayoutsMismatch);
         }
     }

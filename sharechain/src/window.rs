@@ -10,7 +10,10 @@ use std::collections::VecDeque;
 use otedama_proto::hash::ShareId;
 use otedama_proto::uint::U256;
 
+use otedama_proto::target::{CompactTarget, Target};
+
 use crate::index::{IdMap, Index, ScriptId};
+use crate::params::Consensus;
 
 /// The window ending at one share.
 #[derive(Debug, Default)]
@@ -116,6 +119,17 @@ impl Window {
     pub fn ids(&self) -> impl Iterator<Item = &ShareId> {
         self.shares.iter().map(|s| &s.0)
     }
+}
+
+/// The window's work cap for a share whose header has block target `block_bits`:
+/// `M · work(block target)`, or `None` when the network has no cap (§10.1). Bits that do not
+/// decode (only possible in a template request) count as the easiest target.
+pub(crate) fn work_cap(consensus: &Consensus, block_bits: CompactTarget) -> Option<U256> {
+    let m = consensus.params().window_block_multiple;
+    (m > 0).then(|| {
+        let block = Target::from_compact(block_bits).unwrap_or(Target::MAX);
+        block.to_work().to_u256().saturating_mul_u64(u64::from(m))
+    })
 }
 
 fn add_credits(map: &mut IdMap<ScriptId, U256>, credits: &[(ScriptId, U256)]) {

@@ -352,7 +352,7 @@ fn oversized_malformed_and_trailing_bytes() {
         RejectReason::Malformed(_)
     ));
     let mut bytes = encode_share(&forge(&c, &chain, |_| {}));
-    assert_eq!(decode_share(&bytes).map(|s| s.id()).is_ok(), true);
+    assert!(decode_share(&bytes).is_ok());
     bytes.push(0);
     assert!(matches!(
         add(&mut chain, &bytes),

@@ -222,3 +222,61 @@ fn a_claimed_harder_target_weighs_more() {
     assert!(two.amount.to_sat() > 5 * one.amount.to_sat());
     let _ = ShareId::ZERO;
 }
+
+#[test]
+fn a_late_node_syncs_from_a_root_and_agrees_once_its_window_is_full() {
+    let c = consensus(Coin::Bitcoin, 5);
+    let mut full = memory_chain(&c);
+    let ids = linear(&mut full, 30, 3);
+    let shares: Vec<_> = ids
+        .iter()
+        .map(|id| full.get_share(id).expect("store").expect("held"))
+        .collect();
+    let mut late = memory_chain(&c);
+    // Its parent is not held and will not be fetched: a root, checked without context.
+    assert!(matches!(
+        late.add(shares[10].clone(), NOW).expect("store"),
+        AddOutcome::WaitingForParent(_)
+    ));
+    let mut late = memory_chain(&c);
+    assert!(matches!(
+        late.add_root(shares[10].clone(), NOW).expect("store"),
+        AddOutcome::Accepted(_)
+    ));
+    for s in &shares[11..] {
+        accept(&mut late, s.clone());
+    }
+    assert_eq!(late.tip(), full.tip());
+    assert_eq!(payout_bytes(&late, 4), payout_bytes(&full, 4));
+    // A forged root is still checked for everything it carries.
+    let mut forged = shares[20].clone();
+    forged.commitment = otedama_sharechain::ShareCommitment([9; 32]);
+    let mut other = memory_chain(&c);
+    assert!(matches!(
+        other.add_root(forged, NOW).expect("store"),
+        AddOutcome::Rejected(otedama_sharechain::RejectReason::WrongCommitment)
+    ));
+}
+
+#[test]
+fn locators_find_the_fork_and_ids_after_fill_the_gap() {
+    let c = consensus(Coin::Bitcoin, 2160);
+    let mut full = memory_chain(&c);
+    let ids = linear(&mut full, 40, 2);
+    let locator = full.locator();
+    assert_eq!(locator[0], ids[39]);
+    assert_eq!(locator[9], ids[30]);
+    assert_eq!(*locator.last().expect("non-empty"), ids[0]);
+    // A peer that has the first 25 shares asks with its locator.
+    let mut behind = memory_chain(&c);
+    for id in &ids[..25] {
+        accept(
+            &mut behind,
+            full.get_share(id).expect("store").expect("held"),
+        );
+    }
+    let batch = full.ids_after(&behind.locator(), 10);
+    assert_eq!(batch, ids[25..35].to_vec());
+    assert_eq!(full.ids_after(&[], 3), ids[..3].to_vec());
+    assert!(full.is_on_best_chain(&ids[7]) && !behind.is_on_best_chain(&ids[30]));
+}

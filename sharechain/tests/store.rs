@@ -61,7 +61,7 @@ fn records_round_trip<H: Harness>(mut h: H) {
     let mut chain = ShareChain::open(c.clone(), h.open()).expect("opens");
     let ids = grow(&mut chain, 5);
     let share = chain.get_share(&ids[3]).expect("read").expect("held");
-    let mut store = h.reopen(chain.into_store());
+    let mut store = h.reopen(chain.into_store().expect("store"));
     let record = store.get(&ids[3]).expect("read").expect("stored");
     assert_eq!(record.share, share);
     assert!(!record.root);
@@ -107,7 +107,7 @@ fn chain_reloads_with_the_same_tip_and_window<H: Harness>(mut h: H) {
         chain.chain_work(),
     );
     let template = chain.template(&request(6)).expect("template");
-    let store = h.reopen(chain.into_store());
+    let store = h.reopen(chain.into_store().expect("store"));
     let chain = ShareChain::open(c, store).expect("reopens");
     assert_eq!(chain.tip(), tip);
     assert_eq!(chain.window_ids(), window);
@@ -132,7 +132,7 @@ fn pruning_keeps_the_window<H: Harness>(mut h: H) {
     );
     assert!(!chain.contains(&ids[0]));
     let (tip, payouts) = (chain.tip(), payout_bytes(&chain, 1));
-    let store = h.reopen(chain.into_store());
+    let store = h.reopen(chain.into_store().expect("store"));
     assert!(store.load_all().expect("read").len() <= 56);
     let mut chain = ShareChain::open_with(c, store, config).expect("reopens");
     assert_eq!(chain.tip(), tip);

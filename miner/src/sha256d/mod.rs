@@ -53,7 +53,8 @@ pub enum Sha256dBackend {
 pub struct UnknownBackend(String);
 
 impl Sha256dBackend {
-    /// Every back-end, fastest first (as measured on AMD Zen 4; see `docs/benchmarks.md`).
+    /// Every back-end, fastest first as measured on AMD Zen 4 with one thread (million hashes per
+    /// CPU second: SHA-NI 34, AVX-512 33, AVX2 16, portable 2.8).
     pub const ALL: [Self; 4] = [Self::ShaNi, Self::Avx512, Self::Avx2, Self::Portable];
 
     /// The back-end's name, as [`FromStr`](std::str::FromStr) reads it.

@@ -18,7 +18,7 @@ use super::Sha256dJob;
 pub(crate) struct Precomp {
     /// State after the header's first 64 bytes.
     pub midstate: [u32; 8],
-    /// Words 0..3 of the second block (word 3 is the nonce, here as given in the tail).
+    /// The header's second block as sixteen words (with padding), the nonce word 3 set to zero.
     pub block: [u32; 16],
     /// State of the first hash after rounds 0..3 with the nonce word taken as zero: adding the
     /// byte-swapped nonce to `s4[0]` (a) and `s4[4]` (e) gives the real state after round 3.

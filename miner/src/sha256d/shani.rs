@@ -1,11 +1,14 @@
 //! The SHA extensions back-end: `sha256rnds2` with several nonces in flight.
 //!
-//! One `sha256rnds2` does two rounds but has a latency of several cycles, so a single stream
-//! leaves the SHA unit idle most of the time (that is the single-stream figure of `openssl speed`).
-//! This back-end hashes `LANES` nonces at once, each step issued for every lane before the next
-//! step, so the unit always has independent work. Per nonce it runs 30 double rounds for the first
-//! hash (rounds 0..3 come from the job's precomputed state) and 31 for the second, which stops once
-//! e of round 60 (the final H7, less the IV) is known.
+//! One `sha256rnds2` does two rounds with a latency of 4 cycles but can start one per cycle (AMD
+//! Zen 4), so a single stream leaves the SHA unit idle most of the time (that is the single-stream
+//! figure of `openssl speed`). This back-end hashes several nonces at once, each step issued for
+//! every lane before the next step, so the unit always has independent work. Per nonce it runs 30
+//! double rounds for the first hash (rounds 0..3 come from the job's precomputed state) and 31 for
+//! the second, which stops once e of round 60 (the final H7, less the IV) is known.
+//!
+//! Two builds of the same kernel: four nonces in flight where AVX-512VL gives the compiler 32
+//! vector registers, two where only the 16 SSE registers exist (more lanes would spill).
 //!
 //! The state is kept as the instructions want it: `abef` holds a, b, e, f in lanes 3, 2, 1, 0 and
 //! `cdgh` holds c, d, g, h the same way.
@@ -143,13 +146,9 @@ macro_rules! shani_kernel {
                 rnds2!(cdgh, abef, [c.kw1[2 * P]; LANES]);
                 rnds2!(abef, cdgh, [c.kw1[2 * P + 1]; LANES]);
             });
-            let mut kw = schedule!(m, 4);
-            unroll!(G in [5 6 7 8 9 10 11 12 13 14 15] {
-                let next = schedule!(m, G);
-                rounds4!(abef, cdgh, kw);
-                kw = next;
+            unroll!(G in [4 5 6 7 8 9 10 11 12 13 14 15] {
+                rounds4!(abef, cdgh, schedule!(m, G));
             });
-            rounds4!(abef, cdgh, kw);
             // The digest, as message words 0..3 and 4..7 of the second hash.
             for l in 0..LANES {
                 let x = _mm_shuffle_epi32::<0x1b>(_mm_add_epi32(abef[l], c.mid_abef));
@@ -170,13 +169,11 @@ macro_rules! shani_kernel {
                 rnds2!(cdgh, abef, [c.kw2[2 * P]; LANES]);
                 rnds2!(abef, cdgh, [c.kw2[2 * P + 1]; LANES]);
             });
-            let mut kw = schedule!(m, 4);
-            unroll!(G in [5 6 7 8 9 10 11 12 13 14 15] {
-                let next = schedule!(m, G);
-                rounds4!(abef, cdgh, kw);
-                kw = next;
+            unroll!(G in [4 5 6 7 8 9 10 11 12 13 14] {
+                rounds4!(abef, cdgh, schedule!(m, G));
             });
             // Rounds 60 and 61: f afterwards is e after round 60, which is H7 less the IV.
+            let kw = schedule!(m, 15);
             rnds2!(cdgh, abef, kw);
             cdgh.map(|v| (_mm_cvtsi128_si32(v) as u32).wrapping_add(IV[7]))
         }

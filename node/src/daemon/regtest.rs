@@ -114,7 +114,12 @@ impl RegtestDaemon {
                 "-dnsseed=0",
                 "-listenonion=0",
             ])
-            .args(["-upnp=0", "-printtoconsole=0", "-fallbackfee=0.0001"])
+            .args([
+                "-upnp=0",
+                "-printtoconsole=0",
+                "-fallbackfee=0.0001",
+                "-whitelist=127.0.0.1",
+            ])
             .arg(format!("-rpcuser={RPC_USER}"))
             .arg(format!("-rpcpassword={RPC_PASSWORD}"))
             .stdin(Stdio::null())
@@ -272,13 +277,47 @@ impl RegtestPair {
         }
     }
 
-    /// Mines `n` blocks on the primary to an anyone-can-spend script; returns their hashes.
+    /// Mines `n` blocks on the primary to an anyone-can-spend script and waits until the peer
+    /// has them too; returns their hashes.
     pub async fn generate(&self, n: u32) -> Result<Vec<String>, RegtestError> {
-        Ok(self
+        let hashes = self
             .primary
             .rpc
             .call("generatetodescriptor", json!([n, "raw(51)"]))
-            .await?)
+            .await?;
+        self.wait_synced().await?;
+        Ok(hashes)
+    }
+
+    /// Waits until both daemons have the same best block.
+    pub async fn wait_synced(&self) -> Result<(), RegtestError> {
+        let started = Instant::now();
+        loop {
+            let a: String = self.primary.rpc.call("getbestblockhash", json!([])).await?;
+            let b: String = self.peer.rpc.call("getbestblockhash", json!([])).await?;
+            if a == b {
+                return Ok(());
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err(self
+                    .primary
+                    .not_ready(format!("peer stuck at {b}, primary at {a}")));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Restarts the primary after a [`RegtestDaemon::kill`] (or while it runs) and reconnects it
+    /// to its peer at once, so that it gets back any blocks a crash lost without waiting for the
+    /// peer's reconnection back-off.
+    pub async fn restart_primary(&mut self) -> Result<(), RegtestError> {
+        self.primary.restart().await?;
+        let peer = format!("127.0.0.1:{}", self.peer.p2p_port);
+        self.primary
+            .rpc
+            .call::<Value>("addnode", json!([peer, "onetry"]))
+            .await?;
+        Ok(())
     }
 
     /// Stops both daemons cleanly.

@@ -44,7 +44,7 @@ impl Default for SourceConfig {
 }
 
 /// What the node knows about its daemon connection, for logs and `/api/v1/status`.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct DaemonStatus {
     /// Whether the last call to the daemon succeeded.
     pub healthy: bool,

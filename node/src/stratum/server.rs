@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
@@ -30,6 +30,10 @@ use super::Timestamp;
 
 /// How much is read from a socket at once.
 const READ_CHUNK: usize = 4096;
+/// How much input a closing connection discards, at most, before it is dropped.
+const CLOSE_DRAIN_BYTES: usize = 64 * 1024;
+/// How long a closing connection waits for the miner to close its side.
+const CLOSE_DRAIN_TIME: Duration = Duration::from_millis(500);
 
 /// A configuration the server cannot run with.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -262,17 +266,22 @@ impl Connection {
                     break;
                 }
             };
-            if !self.deliver(&mut stream, outbound).await {
-                break;
+            match self.deliver(&mut stream, outbound).await {
+                After::KeepOpen => {}
+                After::Drop => break,
+                After::Close => {
+                    close_gracefully(&mut stream).await;
+                    break;
+                }
             }
         }
     }
 
-    /// Hands shares on, then writes the lines. False when the connection must close.
-    async fn deliver(&self, stream: &mut TcpStream, outbound: Vec<Outbound>) -> bool {
+    /// Hands shares on, then writes the lines.
+    async fn deliver(&self, stream: &mut TcpStream, outbound: Vec<Outbound>) -> After {
         let stats = &self.shared.stats;
         let mut lines = Vec::with_capacity(outbound.len());
-        let mut keep_open = true;
+        let mut then = After::KeepOpen;
         for item in outbound {
             match item {
                 Outbound::Send(line) => lines.push(line),
@@ -287,32 +296,67 @@ impl Connection {
                 }
                 Outbound::Close => {
                     stats.dropped_garbage.fetch_add(1, Ordering::Relaxed);
-                    keep_open = false;
+                    then = After::Close;
                     break;
                 }
             }
         }
-        let write = async {
-            if let [line] = lines.as_slice() {
-                stream.write_all(line.as_str().as_bytes()).await
-            } else {
-                let text: String = lines.iter().map(|l| l.as_str()).collect();
-                stream.write_all(text.as_bytes()).await
-            }
-        };
         if lines.is_empty() {
-            return keep_open;
+            return then;
         }
-        match tokio::time::timeout(self.shared.config.write_timeout, write).await {
-            Ok(Ok(())) => keep_open,
-            Ok(Err(_)) => false,
+        let joined: String;
+        let bytes = if let [line] = lines.as_slice() {
+            line.as_str().as_bytes()
+        } else {
+            joined = lines.iter().map(|l| l.as_str()).collect();
+            joined.as_bytes()
+        };
+        // Nearly always the socket takes it all at once: no timer needed.
+        let written = match stream.try_write(bytes) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+            Err(_) => return After::Drop,
+        };
+        if written == bytes.len() {
+            return then;
+        }
+        let rest = stream.write_all(&bytes[written..]);
+        match tokio::time::timeout(self.shared.config.write_timeout, rest).await {
+            Ok(Ok(())) => then,
+            Ok(Err(_)) => After::Drop,
             Err(_) => {
                 stats.dropped_slow.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!("stratum miner dropped: it does not read what it is sent");
-                false
+                After::Drop
             }
         }
     }
+}
+
+/// What a connection does after a delivery.
+enum After {
+    KeepOpen,
+    /// Close after the error reply (garbage, an oversized line).
+    Close,
+    /// Drop at once (a write failed or timed out).
+    Drop,
+}
+
+/// Ends the connection so that the miner reads the error reply and then end-of-stream: closing
+/// with unread input would send a reset, which can discard the reply before the miner reads it.
+async fn close_gracefully(stream: &mut TcpStream) {
+    let _ = stream.shutdown().await;
+    let drain = async {
+        let mut sink = [0u8; 1024];
+        let mut left = CLOSE_DRAIN_BYTES;
+        while left > 0 {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_DRAIN_TIME, drain).await;
 }
 
 /// Runs every complete line of `pending` through the session and keeps the partial rest.

@@ -2,8 +2,8 @@
 //!
 //! Each 128-bit lane of a YMM register holds one row of a different hash, so the in-lane shuffles
 //! of the diagonal layout work unchanged. Rotations are two shifts and an or (AVX2 has no
-//! rotate). Three chains fit the 16 YMM registers; with two hashes each that is six hashes, and
-//! 768 KiB of scratchpads, which stays inside a 1 MiB L2 cache.
+//! rotate). Three chains in lock step fill the 16 YMM registers (a fourth only spills); six
+//! 128 KiB scratchpads are 768 KiB, inside a 1 MiB L2 cache.
 
 use core::arch::x86_64::*;
 
@@ -14,8 +14,11 @@ use super::{Block, N};
 type V = __m256i;
 /// Hashes per register.
 const P: usize = 2;
-/// Register sets run in lock step.
+/// Register sets ("chains") run together.
 pub(super) const CHAINS: usize = 3;
+/// Chains in the group that runs behind; the rest run half a BlockMix ahead (none here: all
+/// chains in lock step).
+pub(super) const GROUP_A: usize = 3;
 /// Hashes per call.
 pub(super) const LANES: usize = CHAINS * P;
 
@@ -37,12 +40,16 @@ fn xor(a: V, b: V) -> V {
     _mm256_xor_si256(a, b)
 }
 
-/// Rotates each word left by `L` (`R` must be `32 - L`).
+/// `b ^ (t <<< L)` (`R` must be `32 - L`): two shifts and an or, as there is no rotate; the
+/// latency hint is moot.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn rotl<const L: i32, const R: i32>(a: V) -> V {
+fn xor_rotl<const L: i32, const R: i32>(b: V, t: V, _short: bool) -> V {
     const { assert!(L + R == 32) };
-    _mm256_or_si256(_mm256_slli_epi32::<L>(a), _mm256_srli_epi32::<R>(a))
+    xor(
+        b,
+        _mm256_or_si256(_mm256_slli_epi32::<L>(t), _mm256_srli_epi32::<R>(t)),
+    )
 }
 
 #[inline]

@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 #[cfg(target_arch = "x86_64")]
-use super::{avx2, avx512, avx512vl, sse2};
+use super::{avx2, avx512, sse2};
 use super::{portable, Block, N};
 
 /// One implementation of scrypt's ROMix core (the part that takes 98 % of the time).
@@ -19,10 +19,9 @@ pub enum ScryptBackend {
     Sse2,
     /// AVX2, six hashes: two per register, three register sets interleaved.
     Avx2,
-    /// AVX-512F, eight hashes: four per register, two register sets interleaved.
+    /// AVX-512F with AVX-512VL (rotates on 256-bit registers), twelve hashes: two per
+    /// register, six register sets interleaved.
     Avx512,
-    /// experiment
-    Avx512Vl,
 }
 
 /// A back-end name that [`ScryptBackend::from_str`] does not know.
@@ -37,13 +36,7 @@ pub struct BackendUnavailable(pub ScryptBackend);
 
 impl ScryptBackend {
     /// Every back-end, slowest first.
-    pub const ALL: [Self; 5] = [
-        Self::Portable,
-        Self::Sse2,
-        Self::Avx2,
-        Self::Avx512Vl,
-        Self::Avx512,
-    ];
+    pub const ALL: [Self; 4] = [Self::Portable, Self::Sse2, Self::Avx2, Self::Avx512];
 
     /// The back-end's name, as [`FromStr`] reads it.
     pub fn name(self) -> &'static str {
@@ -52,7 +45,6 @@ impl ScryptBackend {
             Self::Sse2 => "sse2",
             Self::Avx2 => "avx2",
             Self::Avx512 => "avx512",
-            Self::Avx512Vl => "avx512vl",
         }
     }
 
@@ -65,9 +57,9 @@ impl ScryptBackend {
             #[cfg(target_arch = "x86_64")]
             Self::Avx2 => is_x86_feature_detected!("avx2"),
             #[cfg(target_arch = "x86_64")]
-            Self::Avx512 => is_x86_feature_detected!("avx512f"),
-            #[cfg(target_arch = "x86_64")]
-            Self::Avx512Vl => is_x86_feature_detected!("avx512vl"),
+            Self::Avx512 => {
+                is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl")
+            }
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,
         }
@@ -94,13 +86,9 @@ impl ScryptBackend {
             #[cfg(target_arch = "x86_64")]
             Self::Sse2 => sse2::LANES,
             #[cfg(target_arch = "x86_64")]
-            #[cfg(target_arch = "x86_64")]
-            Self::Avx2 if std::env::var("ZK").is_ok() => 4 * expk(),
             Self::Avx2 => avx2::LANES,
             #[cfg(target_arch = "x86_64")]
             Self::Avx512 => avx512::LANES,
-            #[cfg(target_arch = "x86_64")]
-            Self::Avx512Vl => 2 * expk(),
             #[cfg(not(target_arch = "x86_64"))]
             _ => 1,
         }
@@ -118,112 +106,49 @@ impl ScryptBackend {
                     portable::romix(block, pad.try_into().expect("chunks of N blocks"));
                 }
             }
-            // SAFETY (all three): `is_available` just confirmed the CPU has the features the
+            // SAFETY (all three): `is_available` just confirmed that the CPU has the features the
             // kernel is compiled with (SSE2 is part of x86-64).
             #[cfg(target_arch = "x86_64")]
-            Self::Sse2 => unsafe { sse2::romix::<{ sse2::CHAINS }, { sse2::CHAINS }>(x, v) },
+            Self::Sse2 => unsafe { sse2::romix::<{ sse2::CHAINS }, { sse2::GROUP_A }>(x, v) },
             #[cfg(target_arch = "x86_64")]
-            #[cfg(target_arch = "x86_64")]
-            Self::Avx2 if std::env::var("ZK").is_ok() => unsafe {
-                match expk() {
-                    1 => {
-                        if stag() {
-                            avx512::romix::<1, 0>(x, v)
-                        } else {
-                            avx512::romix::<1, 1>(x, v)
-                        }
-                    }
-                    2 => {
-                        if stag() {
-                            avx512::romix::<2, 1>(x, v)
-                        } else {
-                            avx512::romix::<2, 2>(x, v)
-                        }
-                    }
-                    3 => {
-                        if stag() {
-                            avx512::romix::<3, 1>(x, v)
-                        } else {
-                            avx512::romix::<3, 3>(x, v)
-                        }
-                    }
-                    4 => {
-                        if stag() {
-                            avx512::romix::<4, 2>(x, v)
-                        } else {
-                            avx512::romix::<4, 4>(x, v)
-                        }
-                    }
-                    _ => panic!(),
-                }
-            },
-            Self::Avx2 => unsafe { avx2::romix::<{ avx2::CHAINS }, { avx2::CHAINS }>(x, v) },
+            Self::Avx2 => unsafe { avx2::romix::<{ avx2::CHAINS }, { avx2::GROUP_A }>(x, v) },
             #[cfg(target_arch = "x86_64")]
             Self::Avx512 => unsafe {
-                avx512::romix::<{ avx512::CHAINS }, { avx512::CHAINS }>(x, v)
-            },
-            #[cfg(target_arch = "x86_64")]
-            Self::Avx512Vl => unsafe {
-                match expk() {
-                    1 => {
-                        if stag() {
-                            avx512vl::romix::<1, 0>(x, v)
-                        } else {
-                            avx512vl::romix::<1, 1>(x, v)
-                        }
-                    }
-                    2 => {
-                        if stag() {
-                            avx512vl::romix::<2, 1>(x, v)
-                        } else {
-                            avx512vl::romix::<2, 2>(x, v)
-                        }
-                    }
-                    3 => {
-                        if stag() {
-                            avx512vl::romix::<3, 1>(x, v)
-                        } else {
-                            avx512vl::romix::<3, 3>(x, v)
-                        }
-                    }
-                    4 => {
-                        if stag() {
-                            avx512vl::romix::<4, 2>(x, v)
-                        } else {
-                            avx512vl::romix::<4, 4>(x, v)
-                        }
-                    }
-                    5 => {
-                        if stag() {
-                            avx512vl::romix::<5, 2>(x, v)
-                        } else {
-                            avx512vl::romix::<5, 5>(x, v)
-                        }
-                    }
-                    6 => {
-                        if stag() {
-                            avx512vl::romix::<6, 3>(x, v)
-                        } else {
-                            avx512vl::romix::<6, 6>(x, v)
-                        }
-                    }
-                    _ => panic!(),
-                }
+                avx512::romix::<{ avx512::CHAINS }, { avx512::GROUP_A }>(x, v)
             },
             #[cfg(not(target_arch = "x86_64"))]
             _ => unreachable!("only the portable back-end is available off x86-64"),
         }
     }
 
-    /// ROMix of one block with the lowest latency this CPU offers (share validation).
-    pub(super) fn romix_single(x: &mut [u32; 32], v: &mut [Block; N]) {
+    /// Scratch blocks [`Self::romix_single`] needs.
+    pub(super) fn single_scratch_len() -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if Self::Avx512.is_available() {
+            return 2 * N;
+        }
+        N
+    }
+
+    /// ROMix of one block with the lowest latency this CPU offers (share validation), with
+    /// [`Self::single_scratch_len`] scratch blocks.
+    pub(super) fn romix_single(x: &mut [u32; 32], v: &mut [Block]) {
         #[cfg(target_arch = "x86_64")]
         {
-            // SAFETY: SSE2 is part of x86-64.
-            unsafe { sse2::romix::<1, 1>(core::slice::from_mut(x), v) }
+            if Self::Avx512.is_available() && v.len() == 2 * N {
+                // One chain is latency-bound whatever its width, so AVX-512's shorter rotate
+                // (ternary logic) wins even though the second lane only repeats the first.
+                let mut pair = [*x; 2];
+                // SAFETY: the CPU has AVX-512F, AVX-512VL (and so AVX2), checked just above.
+                unsafe { avx512::romix::<1, 1>(&mut pair, v) };
+                *x = pair[0];
+            } else {
+                // SAFETY: SSE2 is part of x86-64.
+                unsafe { sse2::romix::<1, 1>(core::slice::from_mut(x), &mut v[..N]) };
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
-        portable::romix(x, v);
+        portable::romix(x, (&mut v[..N]).try_into().expect("N blocks"));
     }
 }
 
@@ -242,14 +167,4 @@ impl FromStr for ScryptBackend {
             .find(|b| b.name() == s)
             .ok_or_else(|| UnknownBackend(s.to_owned()))
     }
-}
-
-fn expk() -> usize {
-    std::env::var("K")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(4)
-}
-fn stag() -> bool {
-    std::env::var("STAG").is_ok()
 }

@@ -5,10 +5,10 @@
 //!
 //! scrypt here is: B = PBKDF2-HMAC-SHA256(header, header, 1, 128); ROMix(B) with a 1024-block
 //! (128 KiB) scratchpad; result = PBKDF2-HMAC-SHA256(header, B', 1, 32). The two PBKDF2 steps
-//! ([`pbkdf2`]) are 16 SHA-256 compressions; ROMix is 4096 Salsa20/8 cores and 128 KiB of
+//! (module `pbkdf2`) are 16 SHA-256 compressions; ROMix is 4096 Salsa20/8 cores and 128 KiB of
 //! scratchpad traffic, nearly all the time. ROMix has several back-ends ([`ScryptBackend`]),
 //! chosen at run time: SIMD ones that keep each Salsa20 block in four rows along its diagonals
-//! ([`DIAGONAL`]) and compute several independent hashes side by side, and a portable one.
+//! (`DIAGONAL`) and compute several independent hashes side by side, and a portable one.
 //! Scratchpads are allocated once per [`ScryptHasher`] (or per thread for [`scrypt_1024_1_1`])
 //! and reused.
 
@@ -21,8 +21,6 @@ mod portable;
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
-#[cfg(target_arch = "x86_64")]
-mod avx512vl;
 #[cfg(target_arch = "x86_64")]
 mod sse2;
 
@@ -76,41 +74,39 @@ fn from_diagonal(d: &[u32; 32]) -> [u32; 32] {
     out
 }
 
-/// A fresh 128 KiB scratchpad on the heap.
-fn new_scratchpad() -> Box<[Block; N]> {
-    vec![Block::ZERO; N]
-        .into_boxed_slice()
-        .try_into()
-        .ok()
-        .expect("the vector holds N blocks")
-}
-
 thread_local! {
-    /// The scratchpad [`scrypt_1024_1_1`] reuses on this thread.
-    static SCRATCHPAD: RefCell<Option<Box<[Block; N]>>> = const { RefCell::new(None) };
+    /// The scratch [`scrypt_1024_1_1`] reuses on this thread (allocated on first use).
+    static SINGLE_SCRATCH: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The scrypt proof-of-work hash of an 80-byte header (password and salt are both the header),
 /// in internal byte order (as a little-endian 256-bit number).
 ///
-/// Computes one hash with the lowest latency this CPU offers and reuses a per-thread scratchpad;
-/// to hash many headers, a [`ScryptHasher`] is several times faster per hash.
+/// Computes one hash with the lowest latency this CPU offers and reuses a per-thread
+/// scratchpad; to hash many headers, a [`ScryptHasher`] is several times faster per hash.
 pub fn scrypt_1024_1_1(header: &[u8; 80]) -> [u8; 32] {
-    let hash = |v: &mut [Block; N]| {
-        let key = HmacKey::for_header(header, &key_midstate(prefix64(header)));
-        let mut x = to_diagonal(&key.expand_header(header));
-        ScryptBackend::romix_single(&mut x, v);
-        key.compress_block(&from_diagonal(&x))
-    };
-    SCRATCHPAD
-        .try_with(|cell| match cell.try_borrow_mut() {
-            Ok(mut slot) => Some(hash(slot.get_or_insert_with(new_scratchpad))),
-            Err(_) => None,
+    SINGLE_SCRATCH
+        .try_with(|cell| {
+            let mut v = cell.try_borrow_mut().ok()?;
+            v.resize(ScryptBackend::single_scratch_len(), Block::ZERO);
+            Some(hash_single(header, &mut v))
         })
         .ok()
         .flatten()
         // Only while this thread's storage is being torn down (or re-entered).
-        .unwrap_or_else(|| hash(&mut new_scratchpad()))
+        .unwrap_or_else(|| {
+            let mut v = vec![Block::ZERO; ScryptBackend::single_scratch_len()];
+            hash_single(header, &mut v)
+        })
+}
+
+/// One hash on the single-hash path, with `v` as scratch (see
+/// [`ScryptBackend::romix_single`]).
+fn hash_single(header: &[u8; 80], v: &mut [Block]) -> [u8; 32] {
+    let key = HmacKey::for_header(header, &key_midstate(prefix64(header)));
+    let mut x = to_diagonal(&key.expand_header(header));
+    ScryptBackend::romix_single(&mut x, v);
+    key.compress_block(&from_diagonal(&x))
 }
 
 /// The header's first 64 bytes: the part of the HMAC key's hash that is fixed per job.

@@ -1,9 +1,8 @@
 //! SSE2 back-end: one hash per 128-bit register, three hashes interleaved.
 //!
 //! SSE2 is part of x86-64 itself, so this back-end runs on every x86-64 CPU. Rotations are two
-//! shifts and an or (SSE2 has no rotate). Three chains use 12 of the 16 XMM registers for the
-//! working rows and leave the rest for temporaries; one chain is the single-hash path on CPUs
-//! without AVX-512.
+//! shifts and an or (SSE2 has no rotate). Three chains in lock step use 12 of the 16 XMM
+//! registers for the working rows; one chain is the single-hash path on CPUs without AVX-512.
 
 use core::arch::x86_64::*;
 
@@ -14,8 +13,11 @@ use super::{Block, N};
 type V = __m128i;
 /// Hashes per register.
 const P: usize = 1;
-/// Register sets run in lock step by the mining path.
+/// Register sets ("chains") of the mining path.
 pub(super) const CHAINS: usize = 3;
+/// Chains in the group that runs behind; the rest run half a BlockMix ahead (none here: all
+/// chains in lock step).
+pub(super) const GROUP_A: usize = 3;
 /// Hashes per call of the mining path.
 pub(super) const LANES: usize = CHAINS * P;
 
@@ -37,12 +39,16 @@ fn xor(a: V, b: V) -> V {
     _mm_xor_si128(a, b)
 }
 
-/// Rotates each word left by `L` (`R` must be `32 - L`).
+/// `b ^ (t <<< L)` (`R` must be `32 - L`): two shifts and an or, as there is no rotate; the
+/// latency hint is moot.
 #[inline]
 #[target_feature(enable = "sse2")]
-fn rotl<const L: i32, const R: i32>(a: V) -> V {
+fn xor_rotl<const L: i32, const R: i32>(b: V, t: V, _short: bool) -> V {
     const { assert!(L + R == 32) };
-    _mm_or_si128(_mm_slli_epi32::<L>(a), _mm_srli_epi32::<R>(a))
+    xor(
+        b,
+        _mm_or_si128(_mm_slli_epi32::<L>(t), _mm_srli_epi32::<R>(t)),
+    )
 }
 
 #[inline]

@@ -34,6 +34,14 @@ pub enum StoreError {
 pub trait ShareStore {
     /// Writes (or overwrites) the record of share `id`. Not durable until [`ShareStore::flush`].
     fn put(&mut self, id: &ShareId, record: &StoredShare) -> Result<(), StoreError>;
+    /// Writes several records at once (atomically where the store can). Not durable until
+    /// [`ShareStore::flush`].
+    fn put_batch(&mut self, records: &[(ShareId, StoredShare)]) -> Result<(), StoreError> {
+        for (id, record) in records {
+            self.put(id, record)?;
+        }
+        Ok(())
+    }
     /// Reads the record of share `id`.
     fn get(&self, id: &ShareId) -> Result<Option<StoredShare>, StoreError>;
     /// Deletes the records of `ids` (absent ones are ignored).
@@ -54,12 +62,21 @@ pub trait ShareStore {
 pub struct MemoryStore {
     live: Records,
     durable: Records,
+    /// Writes since the last flush, replayed onto `durable` by `flush`.
+    pending: Vec<Write>,
 }
 
 #[derive(Debug, Default, Clone)]
 struct Records {
     shares: BTreeMap<ShareId, Vec<u8>>,
     tip: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone)]
+enum Write {
+    Put(ShareId, Vec<u8>),
+    Remove(ShareId),
+    Tip(Vec<u8>),
 }
 
 impl MemoryStore {
@@ -73,6 +90,7 @@ impl MemoryStore {
         MemoryStore {
             live: self.durable.clone(),
             durable: self.durable.clone(),
+            pending: Vec::new(),
         }
     }
 
@@ -96,7 +114,9 @@ fn decode(key: &ShareId, bytes: &[u8]) -> Result<StoredShare, StoreError> {
 
 impl ShareStore for MemoryStore {
     fn put(&mut self, id: &ShareId, record: &StoredShare) -> Result<(), StoreError> {
-        self.live.shares.insert(*id, codec::encode_record(record));
+        let bytes = codec::encode_record(record);
+        self.live.shares.insert(*id, bytes.clone());
+        self.pending.push(Write::Put(*id, bytes));
         Ok(())
     }
 
@@ -107,12 +127,15 @@ impl ShareStore for MemoryStore {
     fn remove(&mut self, ids: &[ShareId]) -> Result<(), StoreError> {
         for id in ids {
             self.live.shares.remove(id);
+            self.pending.push(Write::Remove(*id));
         }
         Ok(())
     }
 
     fn set_tip(&mut self, tip: &ShareId) -> Result<(), StoreError> {
-        self.live.tip = Some(codec::encode_tip(tip));
+        let bytes = codec::encode_tip(tip);
+        self.live.tip = Some(bytes.clone());
+        self.pending.push(Write::Tip(bytes));
         Ok(())
     }
 
@@ -134,7 +157,17 @@ impl ShareStore for MemoryStore {
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {
-        self.durable = self.live.clone();
+        for write in self.pending.drain(..) {
+            match write {
+                Write::Put(id, bytes) => {
+                    self.durable.shares.insert(id, bytes);
+                }
+                Write::Remove(id) => {
+                    self.durable.shares.remove(&id);
+                }
+                Write::Tip(bytes) => self.durable.tip = Some(bytes),
+            }
+        }
         Ok(())
     }
 }

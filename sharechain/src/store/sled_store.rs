@@ -26,7 +26,11 @@ fn io(e: sled::Error) -> StoreError {
 impl SledStore {
     /// Opens (or creates) the store in directory `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(path).open().map_err(io)?;
+        let db = sled::Config::new()
+            .path(path)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(io)?;
         let shares = db.open_tree("shares").map_err(io)?;
         let meta = db.open_tree("meta").map_err(io)?;
         match meta.get("schema").map_err(io)? {
@@ -56,6 +60,14 @@ impl ShareStore for SledStore {
             .insert(id.as_byte_array(), codec::encode_record(record))
             .map_err(io)?;
         Ok(())
+    }
+
+    fn put_batch(&mut self, records: &[(ShareId, StoredShare)]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (id, record) in records {
+            batch.insert(id.as_byte_array(), codec::encode_record(record));
+        }
+        self.shares.apply_batch(batch).map_err(io)
     }
 
     fn get(&self, id: &ShareId) -> Result<Option<StoredShare>, StoreError> {

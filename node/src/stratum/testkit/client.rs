@@ -58,16 +58,21 @@ impl TestClient {
 
     /// Reads the next message; `None` when the server closed the connection.
     pub async fn read_message(&mut self) -> io::Result<Option<Value>> {
+        let Some(line) = self.read_line().await? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&line)
+            .map(Some)
+            .map_err(|e| invalid(format!("server sent `{line}`: {e}")))
+    }
+
+    /// Reads the next line as sent, newline included; `None` when the server closed.
+    pub async fn read_line(&mut self) -> io::Result<Option<String>> {
         let mut line = String::new();
         let read = tokio::time::timeout(READ_TIMEOUT, self.reader.read_line(&mut line))
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no message from the server"))??;
-        if read == 0 {
-            return Ok(None);
-        }
-        serde_json::from_str(&line)
-            .map(Some)
-            .map_err(|e| invalid(format!("server sent `{line}`: {e}")))
+        Ok((read > 0).then_some(line))
     }
 
     /// Sends a request with a fresh id and returns the whole reply object; notifications that

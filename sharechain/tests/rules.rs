@@ -1,0 +1,180 @@
+//! Rules of `docs/consensus.md` not covered elsewhere, each with a test that breaks with it: the
+//! window's work cap (§10.1), uncle credits (§8, §10.2), the coin-height tie-break (§9), the
+//! minimum payout (§10.4) and the dust policy (§10.7).
+
+mod common;
+
+use bitcoin::ScriptBuf;
+use common::*;
+use otedama_proto::amount::Amount;
+use otedama_proto::chain::Coin;
+use otedama_proto::target::{CompactTarget, Target};
+use otedama_proto::uint::U256;
+use otedama_sharechain::testkit;
+use otedama_sharechain::{Consensus, Payout, TemplateRequest};
+
+fn weight_of(payouts: &[Payout], s: &ScriptBuf) -> U256 {
+    payouts
+        .iter()
+        .find(|p| &p.script == s)
+        .map_or(U256::ZERO, |p| p.weight.to_u256())
+}
+
+#[test]
+fn the_work_cap_cuts_the_window_at_twice_the_block_work() {
+    let mut p = params(Coin::Bitcoin, 2160);
+    p.window_block_multiple = 2;
+    let c = Consensus::new(p).expect("valid");
+    let mut chain = memory_chain(&c);
+    // Five shares by miner 1, then five by miner 2; every share weighs 2 (target 207fffff).
+    for i in 0..10u32 {
+        let s = mine(&chain, None, 1 + i / 5, T0 + i);
+        accept(&mut chain, s);
+    }
+    // A block target whose work is 5: the cap is 10, five shares.
+    let block = Target::from_u256(U256::MAX / U256::from_u64(5)).to_compact();
+    let value = Amount::from_sat(5_000_000_000);
+    let capped = chain.payouts(chain.tip().as_ref(), value, block, &script(9));
+    assert_eq!(weight_of(&capped, &script(1)), U256::ZERO);
+    assert_eq!(weight_of(&capped, &script(2)), U256::from_u64(10));
+    // Block work 8, cap 16: the newest eight shares (heights 2..=9), three of them miner 1's.
+    // (This cut keeps most of the window, which the chain computes by subtracting the rest.)
+    let block = Target::from_u256(U256::MAX / U256::from_u64(8)).to_compact();
+    let capped = chain.payouts(chain.tip().as_ref(), value, block, &script(9));
+    assert_eq!(weight_of(&capped, &script(1)), U256::from_u64(6));
+    assert_eq!(weight_of(&capped, &script(2)), U256::from_u64(10));
+    // With a block target worth far more work the cap does not bind: both miners are paid.
+    let hard_block = Target::from_u256(U256::MAX >> 40).to_compact();
+    let open = chain.payouts(chain.tip().as_ref(), value, hard_block, &script(9));
+    assert_eq!(weight_of(&open, &script(1)), U256::from_u64(10));
+}
+
+#[test]
+fn an_uncle_is_credited_80_percent_and_its_includer_20() {
+    let mut p = params(Coin::Bitcoin, 2160);
+    p.share_pow_limit = CompactTarget::from_consensus(0x2000_ffff); // work 256: 20 % is exact enough
+    let c = Consensus::new(p).expect("valid");
+    let mut chain = memory_chain(&c);
+    let ids = linear(&mut chain, 3, 1);
+    let x = mine(&chain, Some(&ids[2]), 10, T0 + 3);
+    let y = mine(&chain, Some(&ids[2]), 11, T0 + 3);
+    let (x_id, y_id) = (accept(&mut chain, x), accept(&mut chain, y));
+    let tip = chain.tip().expect("tip");
+    let loser_miner = if tip == x_id { 11 } else { 10 };
+    let t = template(&chain, None, 12);
+    assert_eq!(t.data.uncles, vec![if tip == x_id { y_id } else { x_id }]);
+    accept(&mut chain, mine_template(&c, &t, T0 + 4, 12));
+    let w = Target::from_compact(t.data.bits)
+        .expect("valid")
+        .to_work()
+        .to_u256();
+    let payouts = chain.payouts(
+        chain.tip().as_ref(),
+        Amount::from_sat(5_000_000_000),
+        t.data.bits,
+        &script(99),
+    );
+    let fifth = w / U256::from_u64(5);
+    assert_eq!(weight_of(&payouts, &script(loser_miner)), w - fifth);
+    assert_eq!(weight_of(&payouts, &script(12)), w + fifth);
+}
+
+#[test]
+fn equal_work_goes_to_the_greater_coin_height_before_the_lower_id() {
+    let c = consensus(Coin::Bitcoin, 2160);
+    let mut chain = memory_chain(&c);
+    let ids = linear(&mut chain, 3, 1);
+    let t = template(&chain, Some(&ids[2]), 4);
+    let mut job_a = job(500);
+    let mut job_b = job(501);
+    job_a.merkle_branch.clear();
+    job_b.merkle_branch.clear();
+    // Try extranonces until the stale (lower coin height) share has the lower id, so only the
+    // coin height can make the fresher one win.
+    let (stale, fresh) = (0u64..)
+        .map(|e| {
+            (
+                testkit::mine(&c, &t, &job_a, T0 + 3, e),
+                testkit::mine(&c, &t, &job_b, T0 + 3, e),
+            )
+        })
+        .find(|(a, b)| U256::from_le_bytes(a.id().0) < U256::from_le_bytes(b.id().0))
+        .expect("found");
+    let fresh_id = fresh.id();
+    accept(&mut chain, stale);
+    accept(&mut chain, fresh);
+    assert_eq!(chain.tip(), Some(fresh_id));
+}
+
+#[test]
+fn payees_below_the_minimum_payout_go_to_the_lottery() {
+    let c = Consensus::for_network(Coin::Bitcoin, otedama_proto::chain::Network::Mainnet)
+        .expect("exists");
+    let (big, small1, small2, finder) = (script(1), script(2), script(3), script(4));
+    // D = 1_990_000: the big payee gets 1_970_298 (>= 10_000); each small one 9_851 (< 10_000).
+    let credits = [
+        (big.as_script(), U256::from_u64(1000)),
+        (small1.as_script(), U256::from_u64(5)),
+        (small2.as_script(), U256::from_u64(5)),
+    ];
+    let seed = otedama_proto::hash::ShareId::from_byte_array([0; 32]);
+    let out = otedama_sharechain::payout::split(
+        &c,
+        &credits,
+        Amount::from_sat(2_000_000),
+        &finder,
+        &seed,
+    );
+    let amounts: Vec<(ScriptBuf, u64)> = out
+        .iter()
+        .map(|p| (p.script.clone(), p.amount.to_sat()))
+        .collect();
+    // The tail (10 credits of 1010) is worth 19_702 >= 10_000: one of the two small payees wins
+    // it all; seed 0 picks the first in rank order (script 2).
+    let d = 1_990_000u64;
+    let big_amount = d * 1000 / 1010;
+    let tail = d * 10 / 1010;
+    assert_eq!(
+        amounts,
+        vec![
+            (big, big_amount),
+            (small1, tail),
+            (finder, 2_000_000 - big_amount - tail)
+        ]
+    );
+}
+
+#[test]
+fn the_dust_target_is_harder_only_when_one_share_would_pay_too_little() {
+    let mut p = params(Coin::Bitcoin, 2160);
+    p.min_payout = Amount::from_sat(400_000_000); // 4 coins: a share worth 1/20 of 50 is too little
+    let c = Consensus::new(p).expect("valid");
+    let mut chain = memory_chain(&c);
+    linear(&mut chain, 20, 4);
+    let value = Amount::from_sat(5_000_000_000);
+    let block = CompactTarget::from_consensus(BLOCK_BITS);
+    let rule = template(&chain, None, 1).share_target;
+    let bits = chain
+        .dust_target(value, block, rule)
+        .expect("a harder target is needed");
+    let target = Target::from_compact(bits).expect("valid");
+    assert!(target < rule);
+    // A share at that target is worth at least 2 · min_payout of D against the current window.
+    let w = target.to_work().to_u256();
+    let d = 5_000_000_000u64 - 5_000_000_000 / 200;
+    let window = U256::from_u64(20) * rule.to_work().to_u256();
+    let worth = (w * U256::from_u64(d)) / (window + w);
+    assert!(worth >= U256::from_u64(800_000_000), "{worth}");
+    // And the chain accepts a share claiming it.
+    let req = TemplateRequest {
+        share_bits: Some(bits),
+        ..request(7)
+    };
+    let t = chain.template(&req).expect("template");
+    accept(&mut chain, mine_template(&c, &t, T0 + 20, 7));
+    // With the default minimum payout no harder target is needed.
+    let c = consensus(Coin::Bitcoin, 2160);
+    let mut chain = memory_chain(&c);
+    linear(&mut chain, 20, 4);
+    assert_eq!(chain.dust_target(value, block, rule), None);
+}
