@@ -14,16 +14,26 @@ use otedama_proto::chain::PowAlgo;
 
 fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
     let value = std::env::var(name).ok()?;
-    Some(value.parse().unwrap_or_else(|_| panic!("{name}={value} does not parse")))
+    Some(
+        value
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value} does not parse")),
+    )
 }
 
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` does not, and gets a quick run.
     let quick = !std::env::args().any(|a| a == "--bench");
     let device = env("OTEDAMA_OPENCL_DEVICE").unwrap_or(0usize);
-    let seconds = if quick { 0.0 } else { env("OTEDAMA_BENCH_SECONDS").unwrap_or(5.0) };
+    let seconds = if quick {
+        0.0
+    } else {
+        env("OTEDAMA_BENCH_SECONDS").unwrap_or(5.0)
+    };
     let all = devices().unwrap_or_else(|e| panic!("{e}"));
-    let info = all.get(device).unwrap_or_else(|| panic!("no OpenCL device {device}"));
+    let info = all
+        .get(device)
+        .unwrap_or_else(|| panic!("no OpenCL device {device}"));
     println!("device {info}");
     let config = OpenClConfig {
         global_work_size: env("OTEDAMA_OPENCL_GWS"),

@@ -96,6 +96,11 @@ fn engines(
     threads: Option<u16>,
     opencl_device: usize,
 ) -> Vec<Engine> {
+    if backend == Backend::Opencl && threads.is_some() {
+        tracing::warn!(
+            "--threads is ignored with --backend opencl (--backend both adds CPU threads)"
+        );
+    }
     let cpu =
         vec![Engine::Cpu(CpuKernel::best(algo)); threads.map_or_else(default_threads, usize::from)];
     let opencl = Engine::OpenCl {

@@ -92,12 +92,30 @@ fn devices_are_listed_and_a_bad_index_is_refused() {
 #[test]
 fn invalid_settings_and_the_wrong_algorithm_are_refused() {
     for config in [
-        OpenClConfig { lookup_gap: Some(0), ..OpenClConfig::default() },
-        OpenClConfig { nonces_per_item: Some(0), ..OpenClConfig::default() },
-        OpenClConfig { nonces_per_item: Some(33), ..OpenClConfig::default() },
-        OpenClConfig { local_work_size: Some(0), ..OpenClConfig::default() },
-        OpenClConfig { max_candidates: 0, ..OpenClConfig::default() },
-        OpenClConfig { global_work_size: Some(0), ..OpenClConfig::default() },
+        OpenClConfig {
+            lookup_gap: Some(0),
+            ..OpenClConfig::default()
+        },
+        OpenClConfig {
+            nonces_per_item: Some(0),
+            ..OpenClConfig::default()
+        },
+        OpenClConfig {
+            nonces_per_item: Some(33),
+            ..OpenClConfig::default()
+        },
+        OpenClConfig {
+            local_work_size: Some(0),
+            ..OpenClConfig::default()
+        },
+        OpenClConfig {
+            max_candidates: 0,
+            ..OpenClConfig::default()
+        },
+        OpenClConfig {
+            global_work_size: Some(0),
+            ..OpenClConfig::default()
+        },
     ] {
         let err = OpenClMiner::new(device(), PowAlgo::Scrypt, &config).expect_err("invalid");
         assert!(matches!(err, OpenClError::Config(_)), "{err}");
@@ -116,7 +134,9 @@ fn sha256d_finds_the_nonce_of_block_125552() {
     let job = Sha256dJob::new(&h, 0);
     let mut m = miner(PowAlgo::Sha256d, &OpenClConfig::default());
     let mut out = Vec::new();
-    let done = m.scan_sha256d(&job, nonce.wrapping_sub(70_000), 100_001, &mut out).expect("scan");
+    let done = m
+        .scan_sha256d(&job, nonce.wrapping_sub(70_000), 100_001, &mut out)
+        .expect("scan");
     assert_eq!(done, 100_001);
     assert_eq!(out, vec![nonce]);
     assert_eq!(m.hardware_errors(), 0);
@@ -139,7 +159,11 @@ fn sha256d_matches_the_cpu_scanner_on_random_headers() {
         for round in 0..6u32 {
             // About one nonce in 256 passes; every other range wraps past u32::MAX.
             let job = Sha256dJob::new(&rng.header(), 0x00ff_ffff);
-            let start = if round % 2 == 0 { rng.next_u64() as u32 } else { u32::MAX - 999 };
+            let start = if round % 2 == 0 {
+                rng.next_u64() as u32
+            } else {
+                u32::MAX - 999
+            };
             let count = 20_000 + (rng.next_u64() % 50_000) as u32;
             let mut gpu = Vec::new();
             m.scan_sha256d(&job, start, count, &mut gpu).expect("scan");
@@ -154,7 +178,10 @@ fn sha256d_matches_the_cpu_scanner_on_random_headers() {
 
 #[test]
 fn sha256d_overflowing_results_are_scanned_again() {
-    let config = OpenClConfig { max_candidates: 5, ..OpenClConfig::default() };
+    let config = OpenClConfig {
+        max_candidates: 5,
+        ..OpenClConfig::default()
+    };
     let mut m = miner(PowAlgo::Sha256d, &config);
     let job = Sha256dJob::new(&Rng(9).header(), 0x0fff_ffff);
     let mut gpu = Vec::new();
@@ -221,7 +248,8 @@ fn scrypt_matches_the_cpu_hasher_on_random_headers() {
             let h = rng.header();
             let prefix: [u8; 76] = h[..76].try_into().expect("76 bytes");
             let mut gpu = Vec::new();
-            m.scan_scrypt(&prefix, start, *count, &target, &mut gpu).expect("scan");
+            m.scan_scrypt(&prefix, start, *count, &target, &mut gpu)
+                .expect("scan");
             let cpu: Vec<u32> = (0..*count)
                 .map(|i| start.wrapping_add(i))
                 .filter(|&n| {

@@ -99,7 +99,7 @@ async fn sha256d_shares_meet_a_fractional_difficulty() {
     let reported = |log: &str| {
         log.lines().any(|l| {
             l.contains("hashrate ")
-                && l.contains("H/s per thread [")
+                && l.contains("H/s (per thread: ")
                 && l.contains(" accepted, 0 rejected")
         })
     };

@@ -1,9 +1,9 @@
-//! `otedama node`: resolve and check the configuration, prepare the data directory, and say
-//! plainly that this release stops there.
+//! `otedama node`: resolve and check the configuration, prepare the data directory, and run the
+//! node until Ctrl-C or SIGTERM stops it.
 
 use crate::cli::NodeCommand;
 use crate::cli_log;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use otedama_config::{DaemonAuth, NodeConfig};
 use tracing::info;
 
@@ -31,13 +31,20 @@ pub fn run(command: NodeCommand, verbose: u8) -> Result<()> {
     })?;
     info!(data_dir = %config.data_dir.display(), "data directory ready");
 
-    bail!(
-        "otedama {} cannot run a node yet: the configuration is valid and the data directory {} \
-         is ready, but the coin-daemon client, Stratum server, peer-to-peer network and HTTP API \
-         arrive in later releases (`otedama devnet` runs what exists today)",
-        env!("CARGO_PKG_VERSION"),
-        config.data_dir.display()
-    )
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listeners = otedama_node::node::Listeners::bind(&config).await?;
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_stop_signal().await;
+            info!("stop signal received");
+            let _ = stop.send(true);
+        });
+        otedama_node::node::run(config, listeners, shutdown).await
+    })
 }
 
 /// Logs the resolved configuration, one line per part, without the daemon password.
@@ -66,4 +73,14 @@ fn log_config(c: &NodeConfig) {
         peers => peers.join(", "),
     };
     info!(listen = %c.p2p.listen, %bootstrap, "p2p");
+}
+
+/// Returns on Ctrl-C (SIGINT) or SIGTERM.
+pub(crate) async fn wait_for_stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler works on Unix");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }

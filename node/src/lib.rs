@@ -3,5 +3,6 @@
 
 pub mod api;
 pub mod daemon;
+pub mod node;
 pub mod stratum;
 pub mod work;

@@ -90,17 +90,33 @@ fn print_config_shows_the_resolved_toml() -> Result<()> {
 }
 
 #[test]
-fn node_checks_the_config_prepares_the_data_dir_and_says_it_stops_there() -> Result<()> {
+fn node_prepares_the_data_dir_and_names_a_stratum_port_in_use() -> Result<()> {
     let home = tempfile::tempdir()?;
     let data_dir = home.path().join("state/ltc");
     let data = data_dir.to_str().context("utf-8 temp path")?;
-    let o = otedama(home.path(), &["node", "--data-dir", data], &[]);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let stratum = taken.local_addr()?.to_string();
+    let o = otedama(
+        home.path(),
+        &[
+            "node",
+            "--data-dir",
+            data,
+            "--stratum",
+            &stratum,
+            "--api",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(data_dir.is_dir(), "the data directory is created");
     let err = stderr(&o);
     assert!(err.contains("coin=litecoin"), "the config is logged: {err}");
-    assert!(err.contains("cannot run a node yet"), "{err}");
-    assert!(err.contains("the configuration is valid"), "{err}");
+    assert!(
+        err.contains(&format!("cannot listen for Stratum on {stratum}")),
+        "{err}"
+    );
     Ok(())
 }
 

@@ -4,9 +4,12 @@
 mod stratum_support;
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
-use otedama_proto::chain::{Coin, PowAlgo};
+use otedama_node::stratum::FixedCoinbase;
+use otedama_proto::address::PayoutAddress;
+use otedama_proto::chain::{Coin, Network, PowAlgo};
 use serde_json::json;
 use stratum_support::{config, job, Miner, TestServer, BTC};
 
@@ -43,18 +46,19 @@ async fn a_miner_that_does_not_read_is_dropped_and_others_are_not() {
     server.publish(job(PowAlgo::Sha256d, 1, true, 1.0));
     let slow = Miner::start(&server, BTC, "x").await;
     let mut fast = Miner::start(&server, BTC, "x").await;
+    // Jobs go through a watch channel: a busy session skips to the newest, so the reader waits
+    // for the last one (its coinb2 ends in 119) rather than counting.
     let reader = tokio::spawn(async move {
-        let mut jobs = 0;
-        while jobs < 120 {
-            fast.next_job().await;
-            jobs += 1;
-        }
+        while fast.next_job().await.coinb2.last() != Some(&119) {}
         fast
     });
     // 120 jobs of about 200 kB each: far more than the socket buffers hold.
     for i in 0..120u8 {
         let mut spec = job(PowAlgo::Sha256d, 1, false, 1.0).spec();
-        spec.coinb2.extend(std::iter::repeat_n(i, 100_000));
+        let payout = PayoutAddress::parse(BTC, Coin::Bitcoin, Network::Regtest).unwrap();
+        let mut coinbase = (*spec.coinbases.coinbase_for(&payout).unwrap()).clone();
+        coinbase.coinb2.extend(std::iter::repeat_n(i, 100_000));
+        spec.coinbases = Arc::new(FixedCoinbase(Arc::new(coinbase)));
         server.jobs.publish(spec).unwrap();
         tokio::time::sleep(Duration::from_millis(15)).await;
     }

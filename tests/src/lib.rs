@@ -1,1 +1,144 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers shared by the end-to-end tests: the project's binaries, started as real processes on
+//! free loopback ports, stopped when dropped, and a small HTTP client for the node's API.
+
+use anyhow::{bail, Context, Result};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The path of one of the workspace's binaries (`otedama`, `otedama-miner`), built once per test
+/// process with the same profile as the tests.
+pub fn binary(name: &str) -> Result<PathBuf> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let dir = BUILT
+        .get_or_init(|| build_binaries().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(anyhow::Error::msg)?;
+    Ok(dir.join(name))
+}
+
+fn build_binaries() -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("workspace root")?;
+    let status = Command::new(cargo)
+        .current_dir(root)
+        .args(["build", "--bin", "otedama", "--bin", "otedama-miner"])
+        .status()
+        .context("cannot run cargo build")?;
+    if !status.success() {
+        bail!("cargo build of the binaries failed: {status}");
+    }
+    let target =
+        std::env::var("CARGO_TARGET_DIR").map_or_else(|_| root.join("target"), PathBuf::from);
+    Ok(target.join("debug"))
+}
+
+/// A loopback address with a port nothing listens on right now.
+pub fn free_addr() -> Result<SocketAddr> {
+    let l = TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?)
+}
+
+/// A child process that is killed when dropped; its output goes to a log file.
+#[derive(Debug)]
+pub struct Process {
+    child: Option<Child>,
+    /// Where its standard output and error go.
+    pub log: PathBuf,
+}
+
+impl Process {
+    /// Starts `program` with `args`, logging to `log`.
+    pub fn start(program: &Path, args: &[String], log: &Path) -> Result<Self> {
+        let out = std::fs::File::create(log)
+            .with_context(|| format!("cannot create {}", log.display()))?;
+        let child = Command::new(program)
+            .args(args)
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .with_context(|| format!("cannot start {}", program.display()))?;
+        Ok(Process {
+            child: Some(child),
+            log: log.to_owned(),
+        })
+    }
+
+    /// Whether it is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
+    /// The log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Asks it to stop (SIGTERM) and waits up to `limit`, then kills it.
+    pub fn stop(&mut self, limit: Duration) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `GET http://addr/path`, the body parsed as JSON.
+pub fn get_json(addr: SocketAddr, path: &str) -> Result<serde_json::Value> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut text = String::new();
+    s.read_to_string(&mut text)?;
+    let (head, body) = text.split_once("\r\n\r\n").context("no HTTP header end")?;
+    if !head.contains(" 200 ") {
+        bail!("GET {path}: {head}");
+    }
+    Ok(serde_json::from_str(body)?)
+}
+
+/// Polls `check` every 200 ms until it returns `Some`, or fails after `limit` saying `what`.
+pub fn wait_for<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> Result<T> {
+    let started = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return Ok(v);
+        }
+        if started.elapsed() > limit {
+            bail!("timed out after {limit:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -170,7 +170,12 @@ async fn act(
         Event::Authorized => tracing::info!("{url} accepted the login"),
         Event::Accepted { job_id, difficulty } => {
             let counts = tally.accepted();
-            tracing::info!(job = %job_id, "share accepted (difficulty {difficulty:.4}, pool difficulty {}): {counts}", session.difficulty());
+            tracing::info!(
+                job = %job_id,
+                "share accepted (difficulty {}, pool {}): {counts}",
+                significant(difficulty),
+                significant(session.difficulty())
+            );
         }
         Event::Rejected { job_id, error } => {
             let counts = tally.rejected(error.reason());
@@ -191,10 +196,19 @@ async fn act(
     Ok(None)
 }
 
+/// A difficulty with four significant digits: `0.0001234`, `12.35`, `1048576`.
+fn significant(d: f64) -> String {
+    if !d.is_finite() || d <= 0.0 || d >= 1000.0 {
+        return format!("{d:.0}");
+    }
+    let decimals = (3 - d.log10().floor() as i32).clamp(0, 15) as usize;
+    format!("{d:.decimals$}")
+}
+
 /// Logs the threads' rates (used by the periodic report).
 pub fn log_rates(rates: &crate::mining::Rates, tally: &ShareTally) {
     tracing::info!(
-        "hashrate {} per thread [{}]; shares {}",
+        "hashrate {} (per thread: {}); shares: {}",
         format_hashrate(rates.total),
         rates
             .per_thread
@@ -204,4 +218,17 @@ pub fn log_rates(rates: &crate::mining::Rates, tally: &ShareTally) {
             .join(", "),
         tally.counts()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::significant;
+
+    #[test]
+    fn difficulties_keep_four_significant_digits() {
+        assert_eq!(significant(0.000_123_456), "0.0001235");
+        assert_eq!(significant(12.3456), "12.35");
+        assert_eq!(significant(1.0), "1.000");
+        assert_eq!(significant(1_048_576.0), "1048576");
+    }
 }

@@ -401,7 +401,7 @@ impl Session {
                 return;
             }
         }
-        tracing::info!(difficulty = d, "pool difficulty");
+        tracing::info!("the pool set difficulty {d}");
         match self.difficulty {
             Some(now) if d < now => self.next_difficulty = Some(d),
             Some(now) if d == now => self.next_difficulty = None,

@@ -45,7 +45,9 @@ impl Worker {
         counters: Arc<HashCounters>,
         shares: ShareSender,
     ) -> Self {
-        let chunk = hasher.granularity() * 16;
+        // A few CPU lanes' worth to start with; one launch for a device, whose launches are big.
+        let step = hasher.granularity();
+        let chunk = if step >= 4096 { step } else { step * 16 };
         Self {
             index,
             board,
@@ -123,7 +125,7 @@ impl Worker {
     fn adapt_chunk(&mut self, took: Duration) {
         let step = self.hasher.granularity();
         if took < CHUNK_TIME / 2 && self.chunk < MAX_CHUNK {
-            self.chunk *= 2;
+            self.chunk = self.chunk.saturating_mul(2);
         } else if took > CHUNK_TIME * 2 && self.chunk >= 2 * step {
             self.chunk = (self.chunk / 2 / step).max(1) * step;
         }

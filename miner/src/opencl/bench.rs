@@ -41,7 +41,10 @@ pub fn bench(
 }
 
 /// [`bench`] with a miner already built (so the caller can reuse it).
-pub fn bench_miner(miner: &mut OpenClMiner, duration: Duration) -> Result<BenchReport, OpenClError> {
+pub fn bench_miner(
+    miner: &mut OpenClMiner,
+    duration: Duration,
+) -> Result<BenchReport, OpenClError> {
     let batch = miner.batch_nonces();
     let mut header = [0u8; 80];
     for (i, b) in header.iter_mut().enumerate() {
@@ -50,7 +53,7 @@ pub fn bench_miner(miner: &mut OpenClMiner, duration: Duration) -> Result<BenchR
     // A target as hard as a real share's: the scan finds (almost) nothing, as when mining.
     let sha_job = Sha256dJob::new(&header, 0);
     let prefix: [u8; 76] = header[..76].try_into().expect("80 bytes hold 76");
-    let target = Target::from_le_bytes([0; 32]);
+    let target = Target::ZERO;
     let mut found = Vec::new();
     let mut scan = |miner: &mut OpenClMiner, start: u32| match miner.algo() {
         PowAlgo::Sha256d => miner.scan_sha256d(&sha_job, start, batch, &mut found),

@@ -95,7 +95,9 @@ fn list() -> Result<Vec<(DeviceInfo, Platform, Device)>, OpenClError> {
     let mut skipped = Vec::new();
     for (platform_index, &id) in platforms.iter().enumerate() {
         let platform = Platform::new(id);
-        let platform_name = platform.name().unwrap_or_else(|_| "unnamed platform".into());
+        let platform_name = platform
+            .name()
+            .unwrap_or_else(|_| "unnamed platform".into());
         // A platform without devices answers with an error (CL_DEVICE_NOT_FOUND).
         // (`Device::list` would turn every error into an empty list.)
         let found = match ocl::core::get_device_ids(id, Some(DeviceType::ALL), None) {
@@ -106,8 +108,14 @@ fn list() -> Result<Vec<(DeviceInfo, Platform, Device)>, OpenClError> {
             }
         };
         for (device_index, device) in found.into_iter().enumerate() {
-            let info = describe(&device, out.len(), platform_index, &platform_name, device_index)
-                .map_err(OpenClError::ocl("reading device information"))?;
+            let info = describe(
+                &device,
+                out.len(),
+                platform_index,
+                &platform_name,
+                device_index,
+            )
+            .map_err(OpenClError::ocl("reading device information"))?;
             out.push((info, platform, device));
         }
     }

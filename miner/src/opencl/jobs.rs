@@ -26,10 +26,23 @@ fn round(s: &mut [u32; 8], k: u32, w: u32) {
     let [a, b, c, d, e, f, g, h] = *s;
     let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
     let ch = (e & f) ^ (!e & g);
-    let t1 = h.wrapping_add(s1).wrapping_add(ch).wrapping_add(k).wrapping_add(w);
+    let t1 = h
+        .wrapping_add(s1)
+        .wrapping_add(ch)
+        .wrapping_add(k)
+        .wrapping_add(w);
     let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
     let maj = (a & b) ^ (a & c) ^ (b & c);
-    *s = [t1.wrapping_add(s0).wrapping_add(maj), a, b, c, d.wrapping_add(t1), e, f, g];
+    *s = [
+        t1.wrapping_add(s0).wrapping_add(maj),
+        a,
+        b,
+        c,
+        d.wrapping_add(t1),
+        e,
+        f,
+        g,
+    ];
 }
 
 /// Big-endian words of `bytes` (a multiple of 4 long).

@@ -3,7 +3,7 @@
 
 use ocl::flags::MemFlags;
 use ocl::prm::Uint4;
-use ocl::{Buffer, Context, Kernel, Program, Queue};
+use ocl::{Buffer, Context, Device, Kernel, Program, Queue};
 use otedama_proto::chain::PowAlgo;
 use otedama_proto::hash::PowHash;
 use otedama_proto::scrypt::scrypt_1024_1_1;
@@ -52,16 +52,13 @@ impl OpenClMiner {
             .build()
             .map_err(ocl("creating a context"))?;
         let queue = Queue::new(&context, device, None).map_err(ocl("creating a queue"))?;
-        let program = Program::builder()
-            .devices(device)
-            .src(kernel_source(algo))
-            .cmplr_def("NONCES_PER_ITEM", settings.nonces_per_item as i32)
-            .cmplr_def("LOOKUP_GAP", settings.lookup_gap as i32)
-            .build(&context)
-            .map_err(|e| OpenClError::Build {
-                algo: algo.name(),
-                device: device_info.name.clone(),
-                log: e.to_string(),
+        let program =
+            build_program(&context, device, &kernel_source(algo), &settings).map_err(|log| {
+                OpenClError::Build {
+                    algo: algo.name(),
+                    device: device_info.name.clone(),
+                    log,
+                }
             })?;
         let job = Buffer::<u32>::builder()
             .queue(queue.clone())
@@ -79,7 +76,10 @@ impl OpenClMiner {
             PowAlgo::Scrypt => Some(
                 Buffer::<Uint4>::builder()
                     .queue(queue.clone())
-                    .len((scratch_bytes(algo, settings.lookup_gap, settings.global_work_size) / 16) as usize)
+                    .len(
+                        (scratch_bytes(algo, settings.lookup_gap, settings.global_work_size) / 16)
+                            as usize,
+                    )
                     .build()
                     .map_err(ocl("allocating the scrypt scratchpads"))?,
             ),
@@ -318,5 +318,43 @@ impl OpenClMiner {
                 .map_err(ocl("reading the results"))?;
         }
         Ok(reported)
+    }
+}
+
+/// Compiles `source` for `device` with the build-time defines of `settings`; on failure, the
+/// compiler's message with its build log.
+fn build_program(
+    context: &Context,
+    device: Device,
+    source: &str,
+    settings: &Settings,
+) -> Result<Program, String> {
+    Program::builder()
+        .devices(device)
+        .src(source)
+        .cmplr_def("NONCES_PER_ITEM", settings.nonces_per_item as i32)
+        .cmplr_def("LOOKUP_GAP", settings.lookup_gap as i32)
+        .build(context)
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kernel that does not compile gives the build log (pocl in CI; any device elsewhere).
+    #[test]
+    fn a_broken_kernel_reports_the_build_log() {
+        let (info, platform, device) = select(0).unwrap_or_else(|e| panic!("{e}"));
+        let settings = Settings::resolve(&OpenClConfig::default(), PowAlgo::Sha256d, &info)
+            .expect("default settings fit");
+        let context = Context::builder()
+            .platform(platform)
+            .devices(device)
+            .build()
+            .expect("a context");
+        let source = "__kernel void k(__global uint *o) { o[0] = undeclared_name; }";
+        let log = build_program(&context, device, source, &settings).expect_err("broken");
+        assert!(log.contains("undeclared_name"), "{log}");
     }
 }

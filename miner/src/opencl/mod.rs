@@ -4,9 +4,11 @@
 //! [`OpenClMiner::new`] builds the kernel of one algorithm for one of them once, and its
 //! `scan_sha256d` / `scan_scrypt` hash a nonce range in batches of
 //! [`OpenClMiner::batch_nonces`] nonces (each work item hashes
-//! [`nonces_per_item`](OpenClConfig::nonces_per_item) consecutive ones). A kernel reports the
-//! nonces that pass into a small result buffer through an atomic counter; when more pass than the
-//! buffer holds, the host scans that batch again in halves, so nothing is lost. The host hashes
+//! [`nonces_per_item`](OpenClConfig::nonces_per_item) consecutive ones). Each work group
+//! collects its passing nonces in local memory and one work item appends them to a small result
+//! buffer through an atomic counter (branch-free hashing, so CPU drivers vectorize it); when
+//! more pass than the buffer holds, the host scans that batch again in halves, so nothing is
+//! lost. The host hashes
 //! every reported nonce again on the CPU, and the scans return only nonces that pass there: a
 //! nonce the device reported wrongly is counted as a hardware error and dropped.
 //!
@@ -85,12 +87,12 @@ impl OpenClError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenClConfig {
     /// Work items per kernel launch, rounded up to a multiple of the local size. Default:
-    /// sha256d 4096 per compute unit on a CPU, 2^20 on a GPU; scrypt 16 per compute unit on a
+    /// sha256d 32768 per compute unit on a CPU, 2^24 on a GPU; scrypt 16 per compute unit on a
     /// CPU, 512 per compute unit on a GPU, halved until the scratchpad fits the device's largest
     /// allocation and half its memory.
     pub global_work_size: Option<usize>,
-    /// Work items per work group. Default: sha256d 64 on a CPU, 256 on a GPU; scrypt 16 on a
-    /// CPU, 128 on a GPU; never above the device's maximum.
+    /// Work items per work group. Default: sha256d 64 on a CPU, 256 on a GPU; scrypt 4 on a CPU,
+    /// 128 on a GPU; never above the device's maximum.
     pub local_work_size: Option<usize>,
     /// Consecutive nonces each work item hashes, 1 to 32. Default 1: CPU drivers vectorize
     /// across work items only when a work item does not loop.

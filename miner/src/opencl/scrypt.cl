@@ -16,7 +16,7 @@
 // Scratchpad layout: block `slot` of work item `gid` is at ((slot * items) + gid) * 8 uint4s,
 // items = the global size, so that neighbouring work items touch neighbouring 128-byte blocks.
 //
-// `job` layout (35 words, see opencl/scrypt_job.rs): [0..8) SHA-256 state after the header's
+// `job` layout (35 words, written by jobs.rs): [0..8) SHA-256 state after the header's
 // first 64 bytes; [8..27) header words 0..18 big-endian (the nonce is word 19); [27..35) the
 // target as little-endian words, least significant first.
 
@@ -25,7 +25,6 @@
 #endif
 
 #define SCRYPT_N 1024
-#define SLOTS ((SCRYPT_N + LOOKUP_GAP - 1) / LOOKUP_GAP)
 
 #define QR(a, b, c, d)                  \
     b ^= ROTL(a + d, 7);                \

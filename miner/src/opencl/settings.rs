@@ -33,10 +33,14 @@ impl Settings {
         let nonces_per_item = config.nonces_per_item.unwrap_or(1);
         let lookup_gap = config.lookup_gap.unwrap_or(if gpu { 2 } else { 1 });
         if !(1..=32).contains(&nonces_per_item) {
-            return bad(format!("{nonces_per_item} nonces per work item is not between 1 and 32"));
+            return bad(format!(
+                "{nonces_per_item} nonces per work item is not between 1 and 32"
+            ));
         }
         if !(1..=SCRYPT_N).contains(&lookup_gap) {
-            return bad(format!("lookup gap {lookup_gap} is not between 1 and {SCRYPT_N}"));
+            return bad(format!(
+                "lookup gap {lookup_gap} is not between 1 and {SCRYPT_N}"
+            ));
         }
         if config.max_candidates == 0 {
             return bad("the result buffer must hold at least one nonce".into());
@@ -52,7 +56,7 @@ impl Settings {
             None => match (algo, gpu) {
                 (PowAlgo::Sha256d, false) => 64,
                 (PowAlgo::Sha256d, true) => 256,
-                (PowAlgo::Scrypt, false) => 16,
+                (PowAlgo::Scrypt, false) => 4,
                 (PowAlgo::Scrypt, true) => 128,
             }
             .min(max_lws),
@@ -67,8 +71,8 @@ impl Settings {
             None => {
                 let cus = device.compute_units as usize;
                 let want = match (algo, gpu) {
-                    (PowAlgo::Sha256d, false) => cus * 4096,
-                    (PowAlgo::Sha256d, true) => 1 << 20,
+                    (PowAlgo::Sha256d, false) => cus * 32768,
+                    (PowAlgo::Sha256d, true) => 1 << 24,
                     (PowAlgo::Scrypt, false) => cus * 16,
                     (PowAlgo::Scrypt, true) => cus * 512,
                 };
@@ -109,4 +113,3 @@ pub(super) fn scratch_bytes(algo: PowAlgo, lookup_gap: u32, items: usize) -> u64
         PowAlgo::Scrypt => u64::from(SCRYPT_N.div_ceil(lookup_gap)) * BLOCK_BYTES * items as u64,
     }
 }
-

@@ -9,10 +9,9 @@
 // after round 60 (rounds 61..63 only move it down to h), and H7 byte-swapped is the hash's most
 // significant 32 bits. That is the early exit: nothing else of the second hash is computed.
 //
-// `job` layout (33 + 2 words, see opencl/sha256d_job.rs): [0..8) midstate; [8..16) state a..h
+// `job` layout (35 words, written by jobs.rs): [0..8) midstate; [8..16) state a..h
 // after rounds 0..2; [16..32) second block words w0..w15 (w3, the nonce, left zero); [32]
 // target_hi; [33] w16; [34] w17.
-
 
 __kernel void sha256d_scan(__constant uint *job, uint base, uint limit,
                            volatile __global uint *out, uint cap, __local uint *hits)

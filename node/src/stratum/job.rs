@@ -1,16 +1,19 @@
 //! Jobs: the work the node hands to miners, and the broadcast that fans each new job out to
 //! every connected session.
 //!
-//! The template builder fills a [`JobSpec`] (coinbase halves around the extranonce space, merkle
-//! branch, header fields, targets) and calls [`JobBroadcast::publish`], which numbers it, works
-//! out the block target and the `mining.notify` text once for every session, and wakes them all.
-//! A job with `clean` set starts a new block generation: shares on older generations are stale
-//! for the sharechain (though still checked as blocks).
+//! The template builder fills a [`JobSpec`] (a [`CoinbaseProvider`] for each miner's coinbase
+//! halves, merkle branch, header fields, targets) and calls [`JobBroadcast::publish`], which
+//! numbers it, works out the block target and wakes every session. Each share pays its own
+//! miner, so coinbases differ per payout address: a job builds the `mining.notify` text once per
+//! coinbase and every session paid to that address shares it. A job with `clean` set starts a new
+//! block generation: shares on older generations are stale for the sharechain (though still
+//! checked as blocks).
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use otedama_proto::chain::PowAlgo;
 use otedama_proto::hash::{BlockHash, MerkleNode};
@@ -19,16 +22,19 @@ use otedama_proto::target::{CompactTarget, CompactTargetError, Target};
 use tokio::sync::watch;
 
 use super::message::Line;
+use super::provider::{CoinbaseProvider, MinerCoinbase};
+use otedama_proto::address::PayoutAddress;
+
+/// Distinct coinbases whose notify text a job keeps; past this it is built per session.
+const MAX_CACHED_NOTIFIES: usize = 4096;
 
 /// What the template builder provides for one job.
 #[derive(Clone)]
 pub struct JobSpec {
     /// The block the job builds on.
     pub prev_hash: BlockHash,
-    /// The coinbase (non-witness serialization) up to the extranonce space.
-    pub coinb1: Vec<u8>,
-    /// The coinbase after the extranonce space.
-    pub coinb2: Vec<u8>,
+    /// Each miner's coinbase halves and share target.
+    pub coinbases: Arc<dyn CoinbaseProvider>,
     /// The coinbase's merkle branch, bottom up, internal byte order.
     pub merkle_branch: Vec<MerkleNode>,
     /// The block version, before the miner rolls the masked bits.
@@ -39,7 +45,8 @@ pub struct JobSpec {
     pub ntime: u32,
     /// Whether miners must drop older work: set on a new block (a new previous block hash).
     pub clean: bool,
-    /// The sharechain target a share needs.
+    /// The sharechain target of the retarget rule (a miner's own may be harder, see
+    /// [`MinerCoinbase::share_target`]); for logs and the API.
     pub share_target: Target,
     /// The height of the block being built.
     pub height: u32,
@@ -89,13 +96,25 @@ pub struct Job {
     pub spec: JobSpec,
     /// The block target, from `nbits`.
     pub block_target: Target,
-    /// The highest Stratum difficulty worth asking for on this job: that of the easier of the
-    /// share and block targets. Above it, a miner would keep back shares the sharechain wants.
-    pub max_difficulty: f64,
-    /// The `mining.notify` parameters after the job id, without the clean flag.
+    /// When [`JobBroadcast::publish`] sent it, to time how fast it reaches miners.
+    pub published: Option<std::time::Instant>,
+    /// The `prevhash` field.
+    prevhash_text: String,
+    /// The `mining.notify` parameters after coinb2: branch, version, nbits, ntime.
     params_tail: String,
-    notify_clean: Arc<str>,
-    notify_not_clean: Arc<str>,
+    /// Notify texts by coinbase (keyed by the `Arc`'s address, which the entry keeps alive).
+    notifies: Mutex<HashMap<usize, Arc<MinerNotify>>>,
+}
+
+/// The notify texts and difficulty cap of one coinbase on one job.
+#[derive(Debug)]
+struct MinerNotify {
+    /// Keeps the coinbase (and so the cache key, its address) alive.
+    #[allow(dead_code)]
+    coinbase: Arc<MinerCoinbase>,
+    max_difficulty: f64,
+    clean: Arc<str>,
+    not_clean: Arc<str>,
 }
 
 impl Job {
@@ -115,58 +134,90 @@ impl Job {
         if spec.share_target == Target::ZERO {
             return Err(JobError::ZeroShareTarget(spec.height));
         }
-        let easiest = block_target.max(spec.share_target);
-        let max_difficulty = easiest.to_stratum_difficulty(algo);
         let branch: Vec<String> = spec
             .merkle_branch
             .iter()
             .map(|node| format!("\"{}\"", hex::encode(node.0)))
             .collect();
         let params_tail = format!(
-            "\"{}\",\"{}\",\"{}\",[{}],\"{}\",\"{}\",\"{}\"",
-            prevhash_to_stratum(&spec.prev_hash),
-            hex::encode(&spec.coinb1),
-            hex::encode(&spec.coinb2),
+            "[{}],\"{}\",\"{}\",\"{}\"",
             branch.join(","),
             u32_to_hex(spec.version),
             u32_to_hex(spec.nbits.to_consensus()),
             u32_to_hex(spec.ntime),
         );
-        let id_text = format!("{id:x}");
-        let notify = |clean| Arc::from(notify_text(&id_text, &params_tail, clean));
         Ok(Job {
             id,
             generation,
             algo,
             block_target,
-            max_difficulty,
-            notify_clean: notify(true),
-            notify_not_clean: notify(false),
+            published: None,
+            prevhash_text: prevhash_to_stratum(&spec.prev_hash),
             params_tail,
+            notifies: Mutex::new(HashMap::new()),
             spec,
         })
     }
 
-    /// The `mining.notify` line every session sends for this job.
-    pub fn notify_line(&self, clean: bool) -> Line {
+    /// The coinbase of the miner paid at `payout`, or why there is none.
+    pub fn coinbase_for(&self, payout: &PayoutAddress) -> Result<Arc<MinerCoinbase>, String> {
+        self.spec.coinbases.coinbase_for(payout)
+    }
+
+    /// The highest Stratum difficulty worth asking of a miner with `coinbase` on this job: that
+    /// of its share target. Above it, the miner would keep back shares the sharechain wants.
+    /// (On mainnets the block target is far harder, so every block is also a share.)
+    pub fn max_difficulty(&self, coinbase: &Arc<MinerCoinbase>) -> f64 {
+        self.miner_notify(coinbase).max_difficulty
+    }
+
+    /// The `mining.notify` line for a miner with `coinbase`, shared by every session with it.
+    pub fn notify_line(&self, coinbase: &Arc<MinerCoinbase>, clean: bool) -> Line {
+        let notify = self.miner_notify(coinbase);
         Line::Shared(if clean {
-            self.notify_clean.clone()
+            notify.clean.clone()
         } else {
-            self.notify_not_clean.clone()
+            notify.not_clean.clone()
         })
     }
 
     /// A `mining.notify` line for this job under another id (a session re-sends the job under its
     /// own id after a difficulty change, so that the new difficulty has a job of its own).
-    pub fn notify_line_as(&self, job_id: &str, clean: bool) -> Line {
-        Line::Owned(notify_text(job_id, &self.params_tail, clean))
+    pub fn notify_line_as(&self, job_id: &str, coinbase: &MinerCoinbase, clean: bool) -> Line {
+        Line::Owned(self.notify_text(job_id, coinbase, clean))
     }
-}
 
-fn notify_text(job_id: &str, params_tail: &str, clean: bool) -> String {
-    format!(
-        "{{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"{job_id}\",{params_tail},{clean}]}}\n"
-    )
+    fn miner_notify(&self, coinbase: &Arc<MinerCoinbase>) -> Arc<MinerNotify> {
+        let key = Arc::as_ptr(coinbase) as usize;
+        let mut cache = self.notifies.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(found) = cache.get(&key) {
+            return found.clone();
+        }
+        let id = format!("{:x}", self.id);
+        // Capped by the share target alone: where the block target is easier still (regtest,
+        // where every hash is a block), asking for every hash would flood the node with blocks
+        // that race each other; a share there is a block anyway.
+        let notify = Arc::new(MinerNotify {
+            coinbase: coinbase.clone(),
+            max_difficulty: coinbase.share_target.to_stratum_difficulty(self.algo),
+            clean: Arc::from(self.notify_text(&id, coinbase, true)),
+            not_clean: Arc::from(self.notify_text(&id, coinbase, false)),
+        });
+        if cache.len() < MAX_CACHED_NOTIFIES {
+            cache.insert(key, notify.clone());
+        }
+        notify
+    }
+
+    fn notify_text(&self, job_id: &str, coinbase: &MinerCoinbase, clean: bool) -> String {
+        format!(
+            "{{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"{job_id}\",\"{}\",\"{}\",\"{}\",{},{clean}]}}\n",
+            self.prevhash_text,
+            hex::encode(&coinbase.coinb1),
+            hex::encode(&coinbase.coinb2),
+            self.params_tail,
+        )
+    }
 }
 
 /// The receiving end sessions watch: always the latest job (or none before the first).
@@ -205,7 +256,9 @@ impl JobBroadcast {
         };
         let mut spec = spec;
         spec.clean |= first;
-        let job = Arc::new(Job::new(id, generation, self.algo, spec)?);
+        let mut job = Job::new(id, generation, self.algo, spec)?;
+        job.published = Some(std::time::Instant::now());
+        let job = Arc::new(job);
         self.sender.send_replace(Some(job.clone()));
         Ok(job)
     }

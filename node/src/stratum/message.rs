@@ -251,4 +251,12 @@ mod tests {
         let v: Value = serde_json::from_str(set_difficulty(0.00015).as_str()).unwrap();
         assert_eq!(v["params"][0].as_f64(), Some(0.00015));
     }
+
+    #[test]
+    fn reconnect_is_host_port_wait() {
+        assert_eq!(
+            reconnect("pool.example", 3333, 5).as_str(),
+            "{\"id\":null,\"method\":\"client.reconnect\",\"params\":[\"pool.example\",3333,5]}\n"
+        );
+    }
 }

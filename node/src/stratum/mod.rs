@@ -5,7 +5,8 @@
 //!   lines to send and the shares to hand on ([`Outbound`]); no socket, no clock, no spawning, so
 //!   every rule of `STRATUM-NOTES.md` is tested without a network.
 //! - [`job`]: the work the rest of the node hands out ([`JobSpec`] → [`Job`]) and the
-//!   [`JobBroadcast`] that fans it out to every session; [`submit`]: what a share must pass and the
+//!   [`JobBroadcast`] that fans it out to every session; [`provider`]: each miner's own coinbase
+//!   (every share pays its miner through the share data its coinbase commits to); [`submit`]: what a share must pass and the
 //!   [`Submission`] a valid one becomes.
 //! - [`vardiff`] and [`stats`]: per-connection difficulty and per-worker counts.
 //! - [`server`]: tokio, one task per connection, bounded everywhere, graceful shutdown.
@@ -16,6 +17,7 @@
 pub mod config;
 pub mod job;
 pub mod message;
+pub mod provider;
 pub mod server;
 pub mod session;
 #[cfg(test)]
@@ -28,6 +30,7 @@ pub mod vardiff;
 pub use config::{StratumConfig, VardiffConfig};
 pub use job::{Job, JobBroadcast, JobError, JobReceiver, JobSpec};
 pub use message::{ErrorCode, Line};
+pub use provider::{CoinbaseProvider, FixedCoinbase, MinerCoinbase};
 pub use server::{Server, ServerError, ServerStats};
 pub use session::{Outbound, Session};
 pub use stats::{StatsRegistry, WorkerSnapshot, WorkerStats};

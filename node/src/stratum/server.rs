@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use super::config::StratumConfig;
 use super::job::{JobBroadcast, JobReceiver};
 use super::session::{Outbound, Session};
-use super::stats::StatsRegistry;
+use super::stats::{DelayHistogram, StatsRegistry};
 use super::submit::Submission;
 use super::Timestamp;
 
@@ -63,6 +63,8 @@ pub struct ServerStats {
     pub dropped_slow: AtomicU64,
     /// Miners dropped for garbage or an oversized line.
     pub dropped_garbage: AtomicU64,
+    /// From a job's publication to its `mining.notify` written to each ready miner.
+    pub notify_delay: DelayHistogram,
 }
 
 impl ServerStats {
@@ -232,6 +234,8 @@ impl Connection {
         let handshake = tokio::time::sleep(config.handshake_timeout);
         tokio::pin!(handshake);
         loop {
+            // Set when the outbound is a new job's notify: its publication time.
+            let mut published = None;
             let outbound = tokio::select! {
                 biased;
                 _ = self.stop.changed() => break,
@@ -242,7 +246,10 @@ impl Connection {
                     }
                     let job = self.jobs.borrow_and_update().clone();
                     match job {
-                        Some(job) => session.on_job(&job, Timestamp::now()),
+                        Some(job) => {
+                            published = job.published;
+                            session.on_job(&job, Timestamp::now())
+                        }
                         None => continue,
                     }
                 }
@@ -266,8 +273,13 @@ impl Connection {
                     break;
                 }
             };
+            let sent_something = !outbound.is_empty();
             match self.deliver(&mut stream, outbound).await {
-                After::KeepOpen => {}
+                After::KeepOpen => {
+                    if let (Some(at), true) = (published, sent_something) {
+                        shared.stats.notify_delay.record(at.elapsed());
+                    }
+                }
                 After::Drop => break,
                 After::Close => {
                     close_gracefully(&mut stream).await;

@@ -4,8 +4,10 @@
 //! to send, valid shares to hand to the node's share path, or a close. [`Session::on_job`] does
 //! the same for a new job from the broadcast. The handshake follows what real firmware does:
 //! `mining.configure` first or not at all, authorize before or after subscribe, suggestions and
-//! `d=N` passwords, notifications (`id` null) acted on without a reply. Share checks live in
-//! `submit.rs`.
+//! `d=N` passwords, notifications (`id` null) acted on without a reply. Every share pays its own
+//! miner, so a connection mines for one payout address (its workers may differ in their
+//! `.worker` suffix) and its coinbase comes from the job's provider for that address. Share
+//! checks live in `submit.rs`.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -16,6 +18,7 @@ use serde_json::{json, Value};
 use super::config::StratumConfig;
 use super::job::Job;
 use super::message::{self, ErrorCode, Incoming, Line, Request, RequestError};
+use super::provider::MinerCoinbase;
 use super::stats::{StatsRegistry, WorkerStats};
 use super::submit::{SentJob, Submission};
 use super::vardiff::Vardiff;
@@ -60,6 +63,9 @@ pub struct Session {
     extranonce_subscribed: bool,
     /// The negotiated version-rolling mask; zero until `mining.configure` asks for it.
     pub(super) version_mask: u32,
+    /// The address every share of this connection pays (its coinbases are built for it).
+    payout: Option<Arc<PayoutAddress>>,
+    /// Workers authorized, all paying `payout`.
     pub(super) workers: Vec<Worker>,
     /// The difficulty wanted before the job's cap: vardiff's, the suggestion's or `d=N`.
     pub(super) difficulty: f64,
@@ -97,6 +103,7 @@ impl Session {
             subscribed: false,
             extranonce_subscribed: false,
             version_mask: 0,
+            payout: None,
             workers: Vec::new(),
             difficulty,
             floor,
@@ -225,15 +232,27 @@ impl Session {
                     self.config.coin, self.config.network
                 ))
             })?;
+        if let Some(current) = &self.payout {
+            if **current != payout {
+                return Err(unauthorized(format!(
+                    "this connection mines for {current}; open another connection to mine for {address}"
+                )));
+            }
+        } else if let Some(job) = &self.current {
+            // Each share pays its own miner: check that work can be built for this address.
+            job.coinbase_for(&payout)
+                .map_err(|e| unauthorized(format!("no work can be built for `{address}`: {e}")))?;
+        }
         if !self.workers.iter().any(|w| w.user == user) {
             if self.workers.len() >= MAX_WORKERS {
                 return Err(unauthorized(format!(
                     "at most {MAX_WORKERS} workers per connection"
                 )));
             }
+            let payout = self.payout.get_or_insert_with(|| Arc::new(payout)).clone();
             self.workers.push(Worker {
                 user: user.to_owned(),
-                payout: Arc::new(payout),
+                payout,
                 stats: self.registry.worker(user),
             });
         }
@@ -332,7 +351,10 @@ impl Session {
             return;
         };
         if self.is_ready() && !self.jobs.is_empty() {
-            let effective = self.difficulty.min(job.max_difficulty);
+            let Some(coinbase) = self.coinbase_of(&job) else {
+                return;
+            };
+            let effective = self.difficulty.min(job.max_difficulty(&coinbase));
             if self.sent_difficulty != Some(effective) {
                 self.send_job(&job, true, false, out);
             }
@@ -360,9 +382,28 @@ impl Session {
         out
     }
 
+    /// This connection's coinbase on `job`: the one already sent if any, else the job's provider's
+    /// (`None`, logged, if it cannot build one: the miner keeps its last work).
+    fn coinbase_of(&self, job: &Arc<Job>) -> Option<Arc<MinerCoinbase>> {
+        if let Some(sent) = self.jobs.iter().rev().find(|s| Arc::ptr_eq(&s.job, job)) {
+            return Some(sent.coinbase.clone());
+        }
+        let payout = self.payout.as_ref()?;
+        match job.coinbase_for(payout) {
+            Ok(coinbase) => Some(coinbase),
+            Err(e) => {
+                tracing::warn!(job = job.id, %payout, "no coinbase for a miner: {e}");
+                None
+            }
+        }
+    }
+
     /// Sends `job` (a `mining.set_difficulty` first if the difficulty changed) and remembers it.
     fn send_job(&mut self, job: &Arc<Job>, reissue: bool, clean: bool, out: &mut Vec<Outbound>) {
-        let difficulty = self.difficulty.min(job.max_difficulty);
+        let Some(coinbase) = self.coinbase_of(job) else {
+            return;
+        };
+        let difficulty = self.difficulty.min(job.max_difficulty(&coinbase));
         if self.sent_difficulty != Some(difficulty) {
             out.push(Outbound::Send(message::set_difficulty(difficulty)));
             self.sent_difficulty = Some(difficulty);
@@ -373,12 +414,12 @@ impl Session {
         } else {
             0
         };
-        let sent = SentJob::new(job.clone(), reissue, difficulty, self.jobs.back());
         out.push(Outbound::Send(if reissue == 0 {
-            job.notify_line(clean)
+            job.notify_line(&coinbase, clean)
         } else {
-            job.notify_line_as(&sent.job_id(), clean)
+            job.notify_line_as(&SentJob::id_text(job.id, reissue), &coinbase, clean)
         }));
+        let sent = SentJob::new(job.clone(), coinbase, reissue, difficulty, self.jobs.back());
         if self.jobs.len() >= self.config.jobs_kept.max(1) {
             self.jobs.pop_front();
         }

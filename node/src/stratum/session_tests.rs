@@ -462,3 +462,135 @@ fn a_bad_address_is_unauthorized_with_the_reason() {
     );
     assert_eq!(reply["result"], json!(true));
 }
+
+/// Gives each address its own coinbase (its script in the output) and share target, and no work
+/// at all to one address.
+#[derive(Debug)]
+struct PerMiner {
+    share_difficulty: f64,
+    refused: &'static str,
+}
+
+impl super::CoinbaseProvider for PerMiner {
+    fn coinbase_for(
+        &self,
+        payout: &otedama_proto::address::PayoutAddress,
+    ) -> Result<Arc<super::MinerCoinbase>, String> {
+        if payout.as_str() == self.refused {
+            return Err("its payout would be dust".into());
+        }
+        let script = payout.script_pubkey().as_bytes();
+        let mut coinb2 = vec![0xff, 0xff, 0xff, 0xff, 1];
+        coinb2.extend_from_slice(&5_000_000_000u64.to_le_bytes());
+        coinb2.push(script.len() as u8);
+        coinb2.extend_from_slice(script);
+        coinb2.extend_from_slice(&[0; 4]);
+        Ok(Arc::new(super::MinerCoinbase {
+            coinb1: hex::decode("01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff0d0364000008").unwrap(),
+            coinb2,
+            share_target: stratum_target(PowAlgo::Sha256d, self.share_difficulty),
+        }))
+    }
+}
+
+const BTC2: &str = "mfhE6jAUwjUDNZhaX1PAsDTKfneQF2Nshc";
+
+#[test]
+fn each_miner_hashes_its_own_coinbase_and_share_target() {
+    let provider = Arc::new(PerMiner {
+        share_difficulty: 2e-6,
+        refused: "2MxFajLApXpYk4VodBSZSt7rw8y4ryABkfA",
+    });
+    let spec = |h: &Harness| {
+        let mut spec = simple(1, true, 1.0).spec();
+        spec.coinbases = provider.clone();
+        h.jobs.publish(spec).expect("valid job")
+    };
+    let mut a = Harness::new(config(Coin::Bitcoin));
+    let job = spec(&a);
+    a.session.on_job(&job, a.now);
+    let job_a = notify(&a.ready("d=0.001"));
+    // The cap is this miner's share difficulty, not the job's default.
+    assert!((a.session.difficulty().unwrap() / 2e-6 - 1.0).abs() < 1e-9);
+    let mut b = Harness::new(config(Coin::Bitcoin));
+    b.session.on_job(&job, b.now);
+    b.call("mining.subscribe", json!([]));
+    let (reply, work, _) = b.call("mining.authorize", json!([BTC2, "x"]));
+    assert_eq!(reply["result"], json!(true));
+    let job_b = notify(&work);
+    assert_eq!(job_a.job_id, job_b.job_id);
+    assert_eq!(job_a.coinb1, job_b.coinb1);
+    assert_ne!(
+        job_a.coinb2, job_b.coinb2,
+        "each coinbase pays its own miner"
+    );
+    // A second address on the same connection, and an address the provider refuses: 24.
+    let (reply, _, _) = b.call("mining.authorize", json!([BTC, "x"]));
+    assert_eq!(code(&reply), 24);
+    let mut c = Harness::new(config(Coin::Bitcoin));
+    c.session.on_job(&job, c.now);
+    let (reply, _, _) = c.call(
+        "mining.authorize",
+        json!(["2MxFajLApXpYk4VodBSZSt7rw8y4ryABkfA", "x"]),
+    );
+    assert_eq!(code(&reply), 24);
+    assert!(
+        reply["error"][1].as_str().unwrap().contains("dust"),
+        "{reply}"
+    );
+    // A share carries the miner's own coinbase, checked against its own share target.
+    let target = stratum_target(PowAlgo::Sha256d, 1e-6);
+    let share_target = stratum_target(PowAlgo::Sha256d, 2e-6);
+    let nonce = b.mine(&job_b, 3, job_b.version, &target, Some(&share_target));
+    let mut params = vec![
+        json!(BTC2),
+        json!(job_b.job_id),
+        json!("00000003"),
+        json!(format!("{:08x}", job_b.ntime)),
+        json!(format!("{nonce:08x}")),
+    ];
+    let (reply, _, shares) = b.call("mining.submit", Value::Array(std::mem::take(&mut params)));
+    assert_eq!(reply["result"], json!(true));
+    assert_eq!(
+        shares[0].coinbase,
+        job_b.coinbase(&b.session.extranonce1(), &3u32.to_be_bytes())
+    );
+    assert!(!shares[0].meets_share_target);
+    assert_eq!(shares[0].payout.as_str(), BTC2);
+}
+
+#[test]
+fn notify_and_header_byte_order_as_miners_expect() {
+    let mut h = Harness::new(config(Coin::Bitcoin));
+    let mut spec = simple(1, true, 1.0);
+    // Internal byte order 00 01 02 … 1f; RPC shows it reversed: 1f1e…00.
+    spec.prev_hash = BlockHash(std::array::from_fn(|i| i as u8));
+    spec.version = 0x2000_0004;
+    h.publish(spec);
+    let work = h.ready("x");
+    let raw = work
+        .iter()
+        .rev()
+        .find(|m| m["method"] == "mining.notify")
+        .unwrap()["params"]
+        .clone();
+    let rpc_hex: String = (0..32u8).rev().map(|b| format!("{b:02x}")).collect();
+    // prevhash: the eight 4-byte words of the RPC hex in reverse order.
+    let words: Vec<&str> = (0..8).map(|i| &rpc_hex[8 * i..8 * i + 8]).collect();
+    let expected: String = words.iter().rev().copied().collect();
+    assert_eq!(raw[1], json!(expected));
+    assert_eq!(raw[5], json!("20000004"));
+    assert_eq!(raw[6], json!(format!("{:08x}", spec.nbits.to_consensus())));
+    assert_eq!(raw[7], json!(format!("{T0:08x}")));
+    // In the header the same fields are little-endian, the hash in internal order.
+    let job = notify(&work);
+    let target = stratum_target(PowAlgo::Sha256d, 1e-6);
+    let nonce = h.mine(&job, 1, job.version, &target, None);
+    let (_, _, shares) = h.submit(&job, 1, nonce, None);
+    let header = shares[0].header;
+    assert_eq!(header[..4], 0x2000_0004u32.to_le_bytes());
+    assert_eq!(header[4..36], std::array::from_fn::<u8, 32, _>(|i| i as u8));
+    assert_eq!(header[68..72], (T0 as u32).to_le_bytes());
+    assert_eq!(header[72..76], spec.nbits.to_consensus().to_le_bytes());
+    assert_eq!(header[76..80], nonce.to_le_bytes());
+}

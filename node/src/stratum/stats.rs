@@ -155,6 +155,70 @@ impl StatsRegistry {
     }
 }
 
+/// Delays in one-millisecond buckets up to [`DelayHistogram::MAX_MS`], the rest in the last:
+/// how long a new job takes from publication to being written to each miner.
+#[derive(Debug)]
+pub struct DelayHistogram {
+    buckets: Box<[std::sync::atomic::AtomicU64]>,
+}
+
+impl Default for DelayHistogram {
+    fn default() -> Self {
+        DelayHistogram {
+            buckets: (0..=Self::MAX_MS).map(|_| Default::default()).collect(),
+        }
+    }
+}
+
+impl DelayHistogram {
+    /// The last bucket: this many milliseconds or more.
+    pub const MAX_MS: usize = 2000;
+
+    /// Counts one delay.
+    pub fn record(&self, delay: std::time::Duration) {
+        let ms = (delay.as_millis() as usize).min(Self::MAX_MS);
+        self.buckets[ms].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many delays were counted.
+    pub fn count(&self) -> u64 {
+        self.buckets
+            .iter()
+            .map(|b| b.load(std::sync::atomic::Ordering::Relaxed))
+            .sum()
+    }
+
+    /// The delay below which a fraction `q` of the counted ones fall, rounded up to the
+    /// millisecond; `None` before any.
+    pub fn percentile_ms(&self, q: f64) -> Option<u64> {
+        let counts: Vec<u64> = self
+            .buckets
+            .iter()
+            .map(|b| b.load(std::sync::atomic::Ordering::Relaxed))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((total as f64 * q).ceil() as u64).max(1);
+        let mut seen = 0;
+        counts
+            .iter()
+            .position(|c| {
+                seen += c;
+                seen >= rank
+            })
+            .map(|ms| ms as u64 + 1)
+    }
+
+    /// Forgets every count.
+    pub fn reset(&self) {
+        for b in self.buckets.iter() {
+            b.store(0, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +244,25 @@ mod tests {
         s.record_accepted(1.0, start.plus_millis(1_800_000));
         assert!(s.hashrate(PowAlgo::Sha256d, start.plus_millis(1_801_000)) > 0.0);
         assert_eq!(s.accepted, 101);
+    }
+
+    #[test]
+    fn delay_percentiles_round_up_to_the_millisecond() {
+        let h = DelayHistogram::default();
+        assert_eq!(h.percentile_ms(0.5), None);
+        for ms in 0..100 {
+            h.record(std::time::Duration::from_micros(ms * 1000 + 500));
+        }
+        h.record(std::time::Duration::from_secs(60));
+        assert_eq!(h.count(), 101);
+        assert_eq!(h.percentile_ms(0.5), Some(51));
+        assert_eq!(h.percentile_ms(0.99), Some(100));
+        assert_eq!(
+            h.percentile_ms(1.0),
+            Some(DelayHistogram::MAX_MS as u64 + 1)
+        );
+        h.reset();
+        assert_eq!(h.count(), 0);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use super::job::Job;
 use super::message::{ErrorCode, RequestError};
+use super::provider::MinerCoinbase;
 use super::session::{Outbound, Session, EXTRANONCE2_SIZE};
 use super::Timestamp;
 
@@ -30,6 +31,8 @@ use super::Timestamp;
 pub struct Submission {
     /// The job it was mined on (with the template builder's attachment).
     pub job: Arc<Job>,
+    /// The miner's coinbase halves and share target on that job.
+    pub miner_coinbase: Arc<MinerCoinbase>,
     /// The Stratum user that submitted it (`address` or `address.worker`).
     pub worker: String,
     /// The address the share pays.
@@ -43,7 +46,7 @@ pub struct Submission {
     pub pow_hash: PowHash,
     /// The Stratum difficulty the share was credited at (that of its job).
     pub difficulty: f64,
-    /// Whether the hash meets the job's sharechain target.
+    /// Whether the hash meets the miner's sharechain target on the job.
     pub meets_share_target: bool,
     /// Whether the hash meets the block target: submit to the coin daemon at once.
     pub meets_block_target: bool,
@@ -83,6 +86,8 @@ struct ShareKey {
 #[derive(Debug)]
 pub(super) struct SentJob {
     pub(super) job: Arc<Job>,
+    /// The coinbase the miner got with it.
+    pub(super) coinbase: Arc<MinerCoinbase>,
     /// Zero when sent under the broadcast id; otherwise the session's re-send number.
     reissue: u32,
     pub(super) difficulty: f64,
@@ -95,6 +100,7 @@ impl SentJob {
     /// difficulty did not change.
     pub(super) fn new(
         job: Arc<Job>,
+        coinbase: Arc<MinerCoinbase>,
         reissue: u32,
         difficulty: f64,
         previous: Option<&SentJob>,
@@ -109,6 +115,7 @@ impl SentJob {
         };
         SentJob {
             job,
+            coinbase,
             reissue,
             difficulty,
             target,
@@ -116,12 +123,12 @@ impl SentJob {
         }
     }
 
-    /// The job id the miner knows it by.
-    pub(super) fn job_id(&self) -> String {
-        if self.reissue == 0 {
-            format!("{:x}", self.job.id)
+    /// The Stratum job id of job `id` as re-sent for the `reissue`th time (0: as broadcast).
+    pub(super) fn id_text(id: u64, reissue: u32) -> String {
+        if reissue == 0 {
+            format!("{id:x}")
         } else {
-            format!("{:x}.{:x}", self.job.id, self.reissue)
+            format!("{id:x}.{reissue:x}")
         }
     }
 }
@@ -239,6 +246,7 @@ impl Session {
         };
         let sent = &self.jobs[index];
         let job = sent.job.clone();
+        let miner_coinbase = sent.coinbase.clone();
         let stale = job.generation < self.generation;
         let version = match version_bits {
             Some(bits) => {
@@ -273,13 +281,12 @@ impl Session {
                 stale,
             ));
         }
-        let mut coinbase = Vec::with_capacity(
-            job.spec.coinb1.len() + 4 + EXTRANONCE2_SIZE + job.spec.coinb2.len(),
-        );
-        coinbase.extend_from_slice(&job.spec.coinb1);
+        let (coinb1, coinb2) = (&miner_coinbase.coinb1, &miner_coinbase.coinb2);
+        let mut coinbase = Vec::with_capacity(coinb1.len() + 4 + EXTRANONCE2_SIZE + coinb2.len());
+        coinbase.extend_from_slice(coinb1);
         coinbase.extend_from_slice(&self.extranonce1);
         coinbase.extend_from_slice(&extranonce2);
-        coinbase.extend_from_slice(&job.spec.coinb2);
+        coinbase.extend_from_slice(coinb2);
         let merkle_root = root_from_branch(&Txid(sha256d(&coinbase)), &job.spec.merkle_branch);
         let header = StratumHeader {
             version,
@@ -292,7 +299,7 @@ impl Session {
         .to_bytes();
         let hash = pow_hash(job.algo, &header);
         let meets_block_target = job.block_target.meets(&hash);
-        let meets_share_target = job.spec.share_target.meets(&hash);
+        let meets_share_target = miner_coinbase.share_target.meets(&hash);
         if stale && !meets_block_target {
             return Err((
                 RequestError::new(
@@ -317,6 +324,7 @@ impl Session {
         let worker = &self.workers[worker];
         Ok(Box::new(Submission {
             job,
+            miner_coinbase,
             worker: worker.user.clone(),
             payout: worker.payout.clone(),
             header,

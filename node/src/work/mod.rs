@@ -2,3 +2,7 @@
 //! shares into sharechain entries and blocks.
 
 pub mod block;
+pub mod chain;
+pub mod coinbases;
+pub mod jobs;
+pub mod shares;

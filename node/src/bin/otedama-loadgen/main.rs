@@ -7,7 +7,7 @@
 //!
 //! `otedama-loadgen serve` is that server: it prints `listening ADDR`, then reads commands on
 //! stdin: `block` (publish a clean job), `job` (a job on the same block), `stats` (one JSON line
-//! of counters), `quit`.
+//! of counters), `reset` (forget the notify delays), `quit`.
 
 mod client;
 mod run;

@@ -217,6 +217,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut all = Vec::new();
     let mut round_p99 = Vec::new();
     let mut missing = 0;
+    server.command("reset").await?;
     let (server_cpu, client_cpu) = (server.cpu_ms()?, cpu_ms(std::process::id())?);
     for _ in 0..args.rounds {
         let t0 = Instant::now();
@@ -247,6 +248,11 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         percentile(&all, 0.99),
         all.last().copied().unwrap_or(f64::NAN),
         round_p99.last().copied().unwrap_or(f64::NAN),
+    );
+    let delays = server.stats().await?;
+    println!(
+        "server side, publish -> notify written to each miner's socket ({} writes): p50 {} ms, p99 {} ms, max {} ms (rounded up to the ms)",
+        delays["notify_delays"], delays["notify_delay_p50_ms"], delays["notify_delay_p99_ms"], delays["notify_delay_max_ms"]
     );
     println!(
         "CPU per new block: server {server_cpu:.1} ms, load clients {client_cpu:.1} ms (machine load average now {})",

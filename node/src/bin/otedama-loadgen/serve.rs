@@ -91,8 +91,13 @@ async fn serve(listen: SocketAddr) -> anyhow::Result<()> {
                     "consumed": consumed.load(Ordering::Relaxed),
                     "dropped_slow": stats.dropped_slow.load(Ordering::Relaxed),
                     "dropped_garbage": stats.dropped_garbage.load(Ordering::Relaxed),
+                    "notify_delays": stats.notify_delay.count(),
+                    "notify_delay_p50_ms": stats.notify_delay.percentile_ms(0.5),
+                    "notify_delay_p99_ms": stats.notify_delay.percentile_ms(0.99),
+                    "notify_delay_max_ms": stats.notify_delay.percentile_ms(1.0),
                 })
             ),
+            "reset" => stats.notify_delay.reset(),
             "quit" | "" => break,
             other => eprintln!("unknown command `{other}` (block, job, stats, quit)"),
         }

@@ -8,6 +8,7 @@
 pub mod client;
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use otedama_proto::chain::PowAlgo;
 use otedama_proto::hash::{BlockHash, MerkleNode, PowHash, Txid};
@@ -20,6 +21,7 @@ use serde_json::Value;
 pub use client::TestClient;
 
 use super::job::JobSpec;
+use super::provider::{FixedCoinbase, MinerCoinbase};
 
 /// The header fields of a hand-built job.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -43,8 +45,8 @@ pub struct SimpleJob {
 }
 
 impl SimpleJob {
-    /// A job spec with a one-output coinbase: height push, then an 8-byte push holding
-    /// extranonce1 ‖ extranonce2, then an `OP_TRUE` output of 50 coins.
+    /// A job spec whose every miner gets the same one-output coinbase: height push, then an
+    /// 8-byte push holding extranonce1 ‖ extranonce2, then an `OP_TRUE` output of 50 coins.
     pub fn spec(&self) -> JobSpec {
         let mut coinb1 = Vec::new();
         coinb1.extend_from_slice(&1u32.to_le_bytes()); // tx version
@@ -66,8 +68,11 @@ impl SimpleJob {
             .collect();
         JobSpec {
             prev_hash: self.prev_hash,
-            coinb1,
-            coinb2,
+            coinbases: Arc::new(FixedCoinbase(Arc::new(MinerCoinbase {
+                coinb1,
+                coinb2,
+                share_target: self.share_target,
+            }))),
             merkle_branch: coinbase_branch(&others),
             version: self.version,
             nbits: self.nbits,

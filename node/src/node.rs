@@ -1,0 +1,221 @@
+//! A running node: the daemon template source, the job builder, the Stratum server, the share
+//! path and the HTTP API, wired together around the sharechain, with one shutdown signal.
+//!
+//! [`run`] takes its listeners already bound, so tests bind port 0 and read the addresses back.
+
+use crate::api::{self, ApiSource, PayoutView, StatusView};
+use crate::daemon::source::{self, Daemons, SourceConfig, TemplateFeed};
+use crate::daemon::{Auth, RpcClient};
+use crate::stratum::{JobBroadcast, Server, ServerStats, StratumConfig};
+use crate::work::chain::SharedChain;
+use crate::work::jobs::JobBuilder;
+use crate::work::shares::{ShareCounters, SharePath};
+use anyhow::{Context, Result};
+use otedama_config::{DaemonAuth, NodeConfig};
+use otedama_proto::address::PayoutAddress;
+use otedama_proto::amount::Amount;
+use otedama_proto::chain::{Coin, Network};
+use otedama_proto::target::CompactTarget;
+use otedama_sharechain::{Consensus, ShareChain, SledStore};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch, Notify};
+use tracing::info;
+
+/// The sockets a node serves on, bound by the caller.
+#[derive(Debug)]
+pub struct Listeners {
+    /// Miners connect here.
+    pub stratum: TcpListener,
+    /// Observers query the API here.
+    pub api: TcpListener,
+}
+
+impl Listeners {
+    /// Binds the addresses of `config`.
+    pub async fn bind(config: &NodeConfig) -> Result<Self> {
+        let stratum = TcpListener::bind(config.stratum.listen)
+            .await
+            .with_context(|| format!("cannot listen for Stratum on {}", config.stratum.listen))?;
+        let api = TcpListener::bind(config.api)
+            .await
+            .with_context(|| format!("cannot listen for the API on {}", config.api))?;
+        Ok(Listeners { stratum, api })
+    }
+}
+
+/// The daemon clients of `config`, in failover order.
+pub fn daemon_clients(config: &NodeConfig) -> Vec<RpcClient> {
+    let auth = match &config.daemon.auth {
+        DaemonAuth::UserPassword { user, password } => Auth::UserPass {
+            user: user.clone(),
+            password: password.expose().to_owned(),
+        },
+        DaemonAuth::Cookie { path } => Auth::Cookie(path.clone()),
+    };
+    config
+        .daemon
+        .urls
+        .iter()
+        .map(|url| RpcClient::new(url.to_string(), auth.clone(), Duration::from_secs(30)))
+        .collect()
+}
+
+/// Runs the node until `shutdown` becomes `true`.
+pub async fn run(
+    config: NodeConfig,
+    listeners: Listeners,
+    shutdown: watch::Receiver<bool>,
+) -> Result<()> {
+    let (coin, network) = (config.coin, config.network);
+    let consensus = Consensus::for_network(coin, network)
+        .with_context(|| format!("no sharechain parameters for {coin} {network}"))?;
+    let chain_dir = config.data_dir.join("sharechain");
+    let store = SledStore::open(&chain_dir).with_context(|| {
+        format!(
+            "cannot open the sharechain store in {}",
+            chain_dir.display()
+        )
+    })?;
+    let chain = ShareChain::open(consensus, store).context("cannot load the sharechain")?;
+    info!(
+        shares = chain.len(),
+        height = ?chain.height(),
+        tip = ?chain.tip(),
+        "sharechain loaded"
+    );
+    let chain = SharedChain::new(chain);
+
+    let params = coin.params(network)?;
+    let daemons = Daemons::new(daemon_clients(&config));
+    let source_config = SourceConfig {
+        rules: params.gbt_rules().iter().map(|r| (*r).to_owned()).collect(),
+        ..SourceConfig::default()
+    };
+    let feed = source::spawn(daemons.clone(), source_config, shutdown.clone());
+
+    let mut stratum_config = StratumConfig::new(coin, network);
+    stratum_config.min_difficulty = config.stratum.min_difficulty;
+    stratum_config.initial_difficulty = stratum_config
+        .initial_difficulty
+        .max(config.stratum.min_difficulty);
+    stratum_config.vardiff.target_share_secs = f64::from(config.stratum.vardiff_target_secs);
+    stratum_config.max_connections = config.stratum.max_connections as usize;
+    let broadcast = Arc::new(JobBroadcast::new(coin.pow_algo()));
+    let (share_tx, share_rx) = mpsc::channel(1024);
+    let server = Server::new(stratum_config, &broadcast, share_tx)?;
+    let server_stats = server.stats();
+    let tip_changed = Arc::new(Notify::new());
+    let counters = Arc::new(ShareCounters::default());
+
+    info!(stratum = %listeners.stratum.local_addr()?, api = %listeners.api.local_addr()?, "node listening");
+    let mut stop = shutdown.clone();
+    let server_task = tokio::spawn(server.run(listeners.stratum, async move {
+        let _ = stop.wait_for(|s| *s).await;
+    }));
+    let builder = JobBuilder {
+        chain: chain.clone(),
+        broadcast: broadcast.clone(),
+        feed: feed.clone(),
+        tip_changed: tip_changed.clone(),
+        refresh: Duration::from_secs(30),
+    };
+    let builder_task = tokio::spawn(builder.run(shutdown.clone()));
+    let share_path = SharePath {
+        chain: chain.clone(),
+        daemons,
+        tip_changed,
+        counters: counters.clone(),
+    };
+    let share_task = tokio::spawn(share_path.run(share_rx));
+    let api_source = Arc::new(NodeApi {
+        coin,
+        network,
+        chain: chain.clone(),
+        feed,
+        server: server_stats,
+        counters,
+    });
+    let api_task = tokio::spawn(api::serve(listeners.api, api_source, shutdown.clone()));
+
+    let mut stop = shutdown;
+    let _ = stop.wait_for(|s| *s).await;
+    info!("shutting down");
+    let _ = server_task.await;
+    let _ = builder_task.await;
+    let _ = share_task.await;
+    let _ = api_task.await;
+    chain
+        .lock()
+        .flush()
+        .context("cannot write the sharechain on shutdown")?;
+    info!("stopped");
+    Ok(())
+}
+
+/// The API's view of a running node.
+#[derive(Debug)]
+struct NodeApi {
+    coin: Coin,
+    network: Network,
+    chain: SharedChain,
+    feed: TemplateFeed,
+    server: Arc<ServerStats>,
+    counters: Arc<ShareCounters>,
+}
+
+impl ApiSource for NodeApi {
+    fn status(&self) -> StatusView {
+        let template = self.feed.template.borrow().clone();
+        let daemon = self.feed.status.borrow().clone();
+        let chain = self.chain.lock();
+        StatusView {
+            coin: self.coin.to_string(),
+            network: self.network.to_string(),
+            height: template.as_ref().map_or(0, |t| t.height),
+            sharechain_height: chain.height(),
+            tip: chain.tip().map(|t| t.to_string()),
+            shares: chain.window_ids().len(),
+            stratum_clients: self.server.connected(),
+            blocks_found: self.counters.blocks_found.load(Ordering::Relaxed),
+            blocks_rejected: self.counters.blocks_rejected.load(Ordering::Relaxed),
+            shares_found: self.counters.shares_accepted.load(Ordering::Relaxed),
+            synced: template.is_some() && daemon.healthy,
+            daemon,
+        }
+    }
+
+    fn payouts(&self) -> Vec<PayoutView> {
+        let Some(template) = self.feed.template.borrow().clone() else {
+            return Vec::new();
+        };
+        let Ok(bits) = template.bits_u32() else {
+            return Vec::new();
+        };
+        let chain = self.chain.lock();
+        let tip = chain.tip();
+        // The finder's bonus goes to whoever finds the block; shown here as if the miner of the
+        // tip share found it, so the list is exactly what such a block would pay.
+        let finder = tip
+            .and_then(|t| chain.get_share(&t).ok().flatten())
+            .map(|s| s.data.payout_script)
+            .unwrap_or_default();
+        chain
+            .payouts(
+                tip.as_ref(),
+                Amount::from_sat(template.coinbase_value),
+                CompactTarget::from_consensus(bits),
+                &finder,
+            )
+            .into_iter()
+            .map(|p| PayoutView {
+                address: PayoutAddress::from_script(&p.script, self.coin, self.network),
+                script: hex::encode(p.script.as_bytes()),
+                amount: p.amount.to_sat(),
+                weight: p.weight.to_u256().to_string(),
+            })
+            .collect()
+    }
+}

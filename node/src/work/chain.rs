@@ -1,0 +1,26 @@
+//! The node's sharechain, shared between the job builder, the share path and the API.
+//!
+//! [`ShareChain`] is not `Sync`; its operations take microseconds, so one mutex is enough. Nothing
+//! holds the lock across an `.await`.
+
+use otedama_sharechain::{ShareChain, SledStore};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The sharechain of a running node.
+#[derive(Clone, Debug)]
+pub struct SharedChain(Arc<Mutex<ShareChain<SledStore>>>);
+
+impl SharedChain {
+    /// Wraps an opened chain.
+    pub fn new(chain: ShareChain<SledStore>) -> Self {
+        SharedChain(Arc::new(Mutex::new(chain)))
+    }
+
+    /// Locks the chain. A panic while it was held cannot leave it half-changed (every
+    /// operation validates before it mutates), so a poisoned lock is taken over.
+    pub fn lock(&self) -> MutexGuard<'_, ShareChain<SledStore>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,183 @@
+//! The share path: what the node does with each valid share a miner submits. A block goes to the
+//! coin daemon first, before anything else happens to it; a share that meets the sharechain
+//! target goes into the sharechain (flushed to disk before it counts); the rest only counts for
+//! the miner's statistics, which the Stratum server keeps.
+
+use super::block;
+use super::chain::SharedChain;
+use super::coinbases::{JobWork, MinerWork};
+use crate::daemon::source::Daemons;
+use crate::stratum::Submission;
+use bitcoin::consensus::deserialize;
+use bitcoin::{ScriptBuf, Transaction};
+use otedama_proto::hash::Txid;
+use otedama_proto::header::Header;
+use otedama_sharechain::AddOutcome;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::{mpsc, Notify};
+use tracing::{error, info, warn};
+
+/// What the share path has done, for the API.
+#[derive(Debug, Default)]
+pub struct ShareCounters {
+    /// Blocks the daemon accepted.
+    pub blocks_found: AtomicU64,
+    /// Blocks the daemon refused (or no daemon could be reached to take).
+    pub blocks_rejected: AtomicU64,
+    /// Shares the sharechain accepted.
+    pub shares_accepted: AtomicU64,
+    /// Shares the sharechain refused.
+    pub shares_rejected: AtomicU64,
+}
+
+/// Consumes submissions from the Stratum server.
+#[derive(Debug)]
+pub struct SharePath {
+    /// The sharechain.
+    pub chain: SharedChain,
+    /// The coin daemons, for `submitblock`.
+    pub daemons: Daemons,
+    /// Woken when the sharechain tip changes, so that new jobs go out.
+    pub tip_changed: Arc<Notify>,
+    /// Counters for the API.
+    pub counters: Arc<ShareCounters>,
+}
+
+impl SharePath {
+    /// Handles submissions until the channel closes (the server stopped).
+    pub async fn run(self, mut submissions: mpsc::Receiver<Box<Submission>>) {
+        while let Some(sub) = submissions.recv().await {
+            self.handle(&sub).await;
+        }
+    }
+
+    async fn handle(&self, sub: &Submission) {
+        let Some(work) = sub
+            .job
+            .spec
+            .attachment
+            .clone()
+            .and_then(|a| a.downcast::<JobWork>().ok())
+        else {
+            error!(
+                job = sub.job.id,
+                "submission on a job without work attached; dropped"
+            );
+            return;
+        };
+        let script = sub.payout.script_pubkey().to_owned();
+        let miner = match work.miner(&script) {
+            Ok(m) => m,
+            Err(e) => {
+                return error!(worker = %sub.worker, error = %e, "no work for a submitted share")
+            }
+        };
+        let submitted: Transaction = match deserialize(&sub.coinbase) {
+            Ok(tx) => tx,
+            Err(e) => {
+                return error!(worker = %sub.worker, error = %e, "submitted coinbase does not decode")
+            }
+        };
+        let Some(script_sig) = submitted.input.first().map(|i| i.script_sig.clone()) else {
+            return error!(worker = %sub.worker, "submitted coinbase has no input");
+        };
+        if sub.is_block() {
+            self.submit_block(sub, &work, &miner, &submitted, script_sig.clone())
+                .await;
+        }
+        if sub.is_sharechain_share() {
+            self.add_share(sub, &work, &miner, script_sig);
+        }
+    }
+
+    async fn submit_block(
+        &self,
+        sub: &Submission,
+        work: &JobWork,
+        miner: &MinerWork,
+        submitted: &Transaction,
+        script_sig: ScriptBuf,
+    ) {
+        let coinbase = miner.template.coinbase(script_sig);
+        if Txid::of(&coinbase) != Txid::of(submitted) {
+            error!(worker = %sub.worker, "the coinbase rebuilt from the share template differs from the one mined; block not submitted");
+            self.counters
+                .blocks_rejected
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let bytes = match block::assemble(&sub.header, &coinbase, &work.block) {
+            Ok(b) => b,
+            Err(e) => {
+                error!(error = %e, "cannot assemble the block");
+                self.counters
+                    .blocks_rejected
+                    .fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        };
+        let hash = sub.block_hash();
+        match self.daemons.submit_block(&hex::encode(bytes)).await {
+            Ok(None) => {
+                self.counters.blocks_found.fetch_add(1, Ordering::Relaxed);
+                info!(%hash, height = work.block.height, worker = %sub.worker, "BLOCK FOUND and accepted by the daemon");
+            }
+            Ok(Some(reason)) => {
+                self.counters
+                    .blocks_rejected
+                    .fetch_add(1, Ordering::Relaxed);
+                warn!(%hash, height = work.block.height, %reason, "block rejected by the daemon");
+            }
+            Err(e) => {
+                self.counters
+                    .blocks_rejected
+                    .fetch_add(1, Ordering::Relaxed);
+                error!(%hash, error = %e, "block could not be submitted to any daemon");
+            }
+        }
+    }
+
+    fn add_share(
+        &self,
+        sub: &Submission,
+        work: &JobWork,
+        miner: &MinerWork,
+        script_sig: ScriptBuf,
+    ) {
+        let header = Header::from_array(&sub.header);
+        let share = miner
+            .template
+            .share(header, script_sig, work.branch.clone());
+        let id = header.block_hash();
+        let now = sub.received.as_secs();
+        let mut chain = self.chain.lock();
+        let outcome = chain.add(share, now);
+        let flushed = chain.flush();
+        drop(chain);
+        if let Err(e) = flushed {
+            error!(error = %e, "cannot write the sharechain to disk");
+        }
+        match outcome {
+            Ok(AddOutcome::Accepted(accepted)) => {
+                self.counters
+                    .shares_accepted
+                    .fetch_add(1, Ordering::Relaxed);
+                info!(share = %id, worker = %sub.worker, "share accepted into the sharechain");
+                if accepted.event.is_some() {
+                    self.tip_changed.notify_one();
+                }
+            }
+            Ok(AddOutcome::Rejected(reason)) => {
+                self.counters
+                    .shares_rejected
+                    .fetch_add(1, Ordering::Relaxed);
+                warn!(share = %id, worker = %sub.worker, ?reason, "sharechain refused a share");
+            }
+            Ok(AddOutcome::WaitingForParent(missing)) => {
+                warn!(share = %id, missing = missing.len(), "share waits for shares this node does not have");
+            }
+            Err(e) => error!(share = %id, error = %e, "sharechain storage failed"),
+        }
+    }
+}
