@@ -107,23 +107,45 @@ pub struct StatusCommand {
 /// `otedama devnet`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "This release runs the proof-of-work self-test of the devnet: it hashes \
-    real Bitcoin and Litecoin block headers with sha256d and scrypt and checks that each meets \
-    its target. Starting regtest daemons, nodes and miners (which --nodes, --data-dir and --keep \
-    configure) arrives with the node's mining services."
+    after_help = "Starts two connected `litecoind -regtest` on free loopback ports, an Otedama \
+    node beside them and CPU miners (`otedama-miner`, found next to this binary) paying distinct \
+    regtest addresses; prints the API address, then blocks found, shares and payouts every few \
+    seconds. Ctrl-C stops everything it started. A temporary data directory is removed on exit \
+    unless --keep is given; a --data-dir you name is never removed.\n\nExample:\n  \
+    otedama devnet --miners 2 --threads 1"
 )]
 pub struct DevnetCommand {
-    /// Number of Otedama nodes to start
-    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=16))]
-    pub nodes: u32,
+    /// Number of CPU miners, each with its own payout address
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub miners: u32,
 
-    /// Directory for the devnet's daemons and nodes [default: a new temporary directory]
+    /// Hashing threads per miner
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub threads: u32,
+
+    /// Stop after this many blocks have been found (default: run until Ctrl-C)
+    #[arg(long, value_name = "N")]
+    pub blocks: Option<u64>,
+
+    /// Directory for the devnet's daemons and node [default: a new temporary directory]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// Keep the devnet's data directory when it stops
+    /// Keep the temporary data directory when the devnet stops
     #[arg(long)]
     pub keep: bool,
+
+    /// The litecoind binary
+    #[arg(long, value_name = "PATH", default_value = "litecoind")]
+    pub litecoind: PathBuf,
+
+    /// Where the node's HTTP API listens
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:0")]
+    pub api: String,
+
+    /// Where the node's Stratum server listens (point your own miners here too)
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:0")]
+    pub stratum: String,
 }
 
 fn default_api() -> String {

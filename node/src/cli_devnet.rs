@@ -1,81 +1,236 @@
-//! `otedama devnet`: the local demonstration network.
-//!
-//! Until the node's mining services exist, the devnet runs the part of the pipeline that does:
-//! proof of work. It hashes real mainnet block headers of both coins with both algorithms
-//! through `otedama_proto` and shows that each header meets the target its own `nBits` sets under
-//! its coin's algorithm (and that its sha256d hash is the block id explorers show).
+//! `otedama devnet`: the local demonstration network. Two connected `litecoind -regtest`, an
+//! Otedama node beside them and CPU miners paying distinct addresses; progress every few seconds
+//! from the node's own HTTP API; Ctrl-C stops everything it started.
 
 use crate::cli::DevnetCommand;
-use anyhow::{bail, Result};
-use otedama_proto::chain::PowAlgo;
-use otedama_proto::header::Header;
-use otedama_proto::selftest::KNOWN_HEADERS;
+use crate::cli_node::wait_for_stop_signal;
+use anyhow::{bail, Context, Result};
+use bitcoin::ScriptBuf;
+use otedama_config::NodeArgs;
+use otedama_node::daemon::regtest::RegtestPair;
+use otedama_node::node::{self, Listeners};
+use otedama_proto::address::PayoutAddress;
+use otedama_proto::chain::{Coin, Network};
+use otedama_proto::selftest;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use tokio::sync::watch;
 use tracing::info;
+
+/// How often progress is printed.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// Runs `otedama devnet`.
 pub fn run(command: &DevnetCommand) -> Result<()> {
-    info!(
-        nodes = command.nodes,
-        keep = command.keep,
-        "the devnet's daemons, nodes and miners arrive with the node's mining services; \
-         running its proof-of-work self-test"
-    );
-    println!("Otedama devnet: proof-of-work self-test on real mainnet block headers");
-    let mut failures = 0;
-    for block in &KNOWN_HEADERS {
-        let header: Header = block
-            .header_hex
-            .parse()
-            .expect("the known headers are 160 hex digits");
-        let target = header.target().expect("real headers have valid nBits");
-        let coin_algo = block.coin.pow_algo();
-        println!(
-            "\n{} block {} (nBits {})",
-            block.coin,
-            block.height,
-            header.bits()
-        );
-        println!("  target  {target}");
-        for algo in [PowAlgo::Sha256d, PowAlgo::Scrypt] {
-            let hash = header.pow_hash(algo);
-            let meets = target.meets(&hash);
-            let note = match (algo == coin_algo, meets) {
-                (true, true) => "meets the target: valid proof of work",
-                (true, false) => "ABOVE the target: proof of work FAILED",
-                (false, _) => "(not this coin's proof of work)",
-            };
-            println!("  {:<7} {hash}  {note}", algo.name());
-            failures += usize::from(algo == coin_algo && !meets);
-        }
-        let id = header.block_hash().to_string();
-        if id == block.block_id {
-            println!("  block id {id} matches the chain");
-        } else {
-            println!(
-                "  block id {id} does NOT match the chain's {}",
-                block.block_id
-            );
-            failures += 1;
-        }
+    let failed = selftest::run().iter().filter(|c| !c.passed()).count();
+    if failed > 0 {
+        bail!("the proof-of-work self-test failed for {failed} real header(s); not starting");
     }
-    if failures > 0 {
-        bail!("the proof-of-work self-test failed {failures} check(s)");
+    println!("Otedama devnet: proof-of-work self-test passed (sha256d and scrypt on real mainnet headers)");
+    let (base, temp) = match &command.data_dir {
+        Some(dir) => (dir.clone(), None),
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("otedama-devnet-")
+                .tempdir()
+                .context("cannot create a temporary directory")?;
+            (t.path().to_owned(), Some(t))
+        }
+    };
+    std::fs::create_dir_all(&base).with_context(|| format!("cannot create {}", base.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(devnet(command, &base));
+    match temp {
+        Some(t) if command.keep => println!("Data kept in {}", t.keep().display()),
+        Some(t) => drop(t),
+        None => println!("Data kept in {}", base.display()),
     }
-    println!("\nAll {} headers meet their targets.", KNOWN_HEADERS.len());
-    Ok(())
+    result
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+async fn devnet(command: &DevnetCommand, base: &Path) -> Result<()> {
+    println!(
+        "Starting two connected litecoind -regtest in {} ...",
+        base.join("litecoind").display()
+    );
+    let mut pair = RegtestPair::start(&command.litecoind, &base.join("litecoind")).await?;
+    let (user, password) = pair.primary.rpc_credentials();
+    let args = NodeArgs {
+        coin: Some("litecoin".into()),
+        network: Some("regtest".into()),
+        data_dir: Some(base.join("node")),
+        daemon_url: vec![pair.primary.rpc_url().to_owned()],
+        daemon_user: Some(user.into()),
+        daemon_password: Some(password.into()),
+        stratum: Some(command.stratum.clone()),
+        api: Some(command.api.clone()),
+        ..NodeArgs::default()
+    };
+    let no_env: [(&str, &str); 0] = [];
+    let config = otedama_config::load(&args, no_env).context("devnet node configuration")?;
+    let listeners = Listeners::bind(&config).await?;
+    let stratum = listeners.stratum.local_addr()?;
+    let api = listeners.api.local_addr()?;
+    let (stop, shutdown) = watch::channel(false);
+    let node_task = tokio::spawn(node::run(config, listeners, shutdown));
 
-    #[test]
-    fn the_self_test_passes() {
-        let command = DevnetCommand {
-            nodes: 2,
-            data_dir: None,
-            keep: false,
-        };
-        run(&command).expect("real headers meet their targets");
+    let miner_bin = std::env::current_exe()?.with_file_name("otedama-miner");
+    let mut miners = Vec::new();
+    for i in 0..command.miners {
+        let address = devnet_address(i);
+        let log = base.join(format!("miner-{}.log", i + 1));
+        miners.push((
+            address.clone(),
+            start_miner(&miner_bin, stratum, &address, i, command.threads, &log)?,
+        ));
+        println!(
+            "Miner {} mines for {address} (log: {})",
+            i + 1,
+            log.display()
+        );
     }
+    println!(
+        "Stratum: stratum+tcp://{stratum}   (user = a regtest payout address, e.g. {})",
+        devnet_address(0)
+    );
+    println!("API:     http://{api}/api/v1/status   and   http://{api}/api/v1/payouts");
+    println!("Press Ctrl-C to stop.\n");
+
+    let http = reqwest::Client::new();
+    let outcome = tokio::select! {
+        r = progress(&http, api, command.blocks) => r,
+        _ = wait_for_stop_signal() => { println!("\nStopping ..."); Ok(()) }
+        r = watch_node(&node_task) => r,
+    };
+    for (_, child) in &mut miners {
+        stop_child(child);
+    }
+    let _ = stop.send(true);
+    if let Ok(Err(e)) = node_task.await {
+        eprintln!("node stopped with an error: {e:#}");
+    }
+    pair.stop().await;
+    outcome
+}
+
+/// Returns if the node task ends by itself (an error: it should run until told to stop).
+async fn watch_node(task: &tokio::task::JoinHandle<Result<()>>) -> Result<()> {
+    while !task.is_finished() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bail!("the node stopped unexpectedly")
+}
+
+/// Prints progress until `blocks` blocks were found (or forever).
+async fn progress(
+    http: &reqwest::Client,
+    api: std::net::SocketAddr,
+    blocks: Option<u64>,
+) -> Result<()> {
+    let mut last_blocks = u64::MAX;
+    loop {
+        tokio::time::sleep(PROGRESS_EVERY).await;
+        let status: Value = match get(http, api, "status").await {
+            Ok(s) => s,
+            Err(e) => {
+                println!("(API not answering: {e})");
+                continue;
+            }
+        };
+        let found = status["blocks_found"].as_u64().unwrap_or(0);
+        println!(
+            "coin height {}  blocks found {}  sharechain height {}  shares in window {}  miners {}  daemon {}",
+            status["height"], found, status["sharechain_height"], status["shares"], status["stratum_clients"],
+            if status["daemon"]["healthy"] == true { "ok" } else { "DOWN" },
+        );
+        if found != last_blocks {
+            last_blocks = found;
+            if let Ok(Value::Array(payouts)) = get(http, api, "payouts").await {
+                for p in payouts {
+                    let amount = p["amount"].as_u64().unwrap_or(0);
+                    println!(
+                        "    next block pays {:>14.8} LTC to {}",
+                        amount as f64 / 1e8,
+                        p["address"].as_str().unwrap_or("?")
+                    );
+                }
+            }
+        }
+        if blocks.is_some_and(|n| found >= n) {
+            println!("{found} blocks found; stopping.");
+            return Ok(());
+        }
+    }
+}
+
+async fn get(http: &reqwest::Client, api: std::net::SocketAddr, what: &str) -> Result<Value> {
+    Ok(http
+        .get(format!("http://{api}/api/v1/{what}"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await?
+        .json()
+        .await?)
+}
+
+/// A distinct regtest payout address for miner `i` (P2WPKH of a fixed program).
+fn devnet_address(i: u32) -> String {
+    let mut script = vec![0x00, 0x14];
+    script.extend_from_slice(&[0x10 + i as u8; 20]);
+    PayoutAddress::from_script(
+        &ScriptBuf::from_bytes(script),
+        Coin::Litecoin,
+        Network::Regtest,
+    )
+    .expect("P2WPKH has an address")
+}
+
+fn start_miner(
+    bin: &Path,
+    stratum: std::net::SocketAddr,
+    address: &str,
+    i: u32,
+    threads: u32,
+    log: &PathBuf,
+) -> Result<Child> {
+    let out =
+        std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+    info!(miner = i + 1, %address, "starting miner");
+    Command::new(bin)
+        .args([
+            "--url",
+            &format!("stratum+tcp://{stratum}"),
+            "--user",
+            &format!("{address}.devnet{}", i + 1),
+        ])
+        .args(["--algo", "scrypt", "--threads", &threads.to_string()])
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .spawn()
+        .with_context(|| {
+            format!(
+                "cannot start {} (build it with `cargo build --release --bin otedama-miner`)",
+                bin.display()
+            )
+        })
+}
+
+fn stop_child(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    for _ in 0..50 {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }

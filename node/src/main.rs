@@ -17,8 +17,13 @@ fn main() -> ExitCode {
         Command::Node(command) => cli_node::run(*command, cli.verbose),
         Command::Status(command) => cli_log::init(cli_log::verbose_level(cli.verbose))
             .and_then(|()| cli_status::run(&command)),
-        Command::Devnet(command) => cli_log::init(cli_log::verbose_level(cli.verbose))
-            .and_then(|()| cli_devnet::run(&command)),
+        // The devnet prints its own progress; the node's log shows from -v on.
+        Command::Devnet(command) => cli_log::init(if cli.verbose == 0 {
+            "warn"
+        } else {
+            cli_log::verbose_level(cli.verbose - 1)
+        })
+        .and_then(|()| cli_devnet::run(&command)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -27,7 +27,17 @@ fn build_binaries() -> Result<PathBuf> {
         .context("workspace root")?;
     let status = Command::new(cargo)
         .current_dir(root)
-        .args(["build", "--bin", "otedama", "--bin", "otedama-miner"])
+        .args([
+            "build",
+            "-p",
+            "otedama-node",
+            "-p",
+            "otedama-miner",
+            "--bin",
+            "otedama",
+            "--bin",
+            "otedama-miner",
+        ])
         .status()
         .context("cannot run cargo build")?;
     if !status.success() {
