@@ -265,12 +265,19 @@ fn status_says_clearly_when_nothing_listens() -> Result<()> {
 }
 
 #[test]
-fn devnet_runs_the_proof_of_work_self_test() -> Result<()> {
+fn devnet_without_litecoind_says_what_to_install() -> Result<()> {
     let home = tempfile::tempdir()?;
-    let o = otedama(home.path(), &["devnet"], &[]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let out = stdout(&o);
-    assert!(out.contains("All 4 headers meet their targets."), "{out}");
-    assert_eq!(out.matches("meets the target").count(), 4, "{out}");
+    let o = otedama(
+        home.path(),
+        &["devnet", "--litecoind", "/nonexistent/litecoind"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("self-test passed"), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("/nonexistent/litecoind") && err.contains("scripts/setup"),
+        "{err}"
+    );
     Ok(())
 }

@@ -5,7 +5,8 @@
 use crate::daemon::BlockTemplate;
 use bitcoin::consensus::encode::{serialize, VarInt};
 use bitcoin::Transaction;
-use otedama_proto::hash::{MerkleNode, Txid};
+use otedama_proto::hash::{MerkleNode, Txid, Wtxid};
+use otedama_proto::merkle;
 
 /// A template whose transactions cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +49,66 @@ pub fn coinbase_branch(template: &BlockTemplate) -> Result<Vec<MerkleNode>, Bloc
     Ok(otedama_proto::merkle::coinbase_branch(&template_txids(
         template,
     )?))
+}
+
+/// Weight of the block header and a transaction count of up to 65535 (3 bytes), not witness data.
+const HEADER_WEIGHT: u64 = (80 + 3) * 4;
+
+/// The template cut down so that the block, with a coinbase of `coinbase_weight` and
+/// `coinbase_sigops` signature-operation cost, stays within the daemon's weight and sigop limits;
+/// `None` when it already fits. Transactions are dropped from the end (a transaction's parents
+/// always come before it, so what remains is valid), their fees are taken off the coinbase value
+/// and the witness commitment is recomputed for the transactions that remain.
+pub fn fit_to_limits(
+    template: &BlockTemplate,
+    coinbase_weight: u64,
+    coinbase_sigops: u64,
+) -> Result<Option<BlockTemplate>, BlockError> {
+    let weight_limit = template.weight_limit.unwrap_or(4_000_000);
+    let sigop_limit = template.sigop_limit.unwrap_or(80_000);
+    let mut weight = HEADER_WEIGHT + coinbase_weight;
+    let mut sigops = coinbase_sigops;
+    let mut keep = 0;
+    for tx in &template.transactions {
+        // A template without weights: four weight units per byte is the upper bound.
+        let w = tx.weight.unwrap_or(tx.data.len() as u64 / 2 * 4);
+        let s = tx.sigops.unwrap_or(0);
+        if weight + w > weight_limit || sigops + s > sigop_limit {
+            break;
+        }
+        weight += w;
+        sigops += s;
+        keep += 1;
+    }
+    if keep == template.transactions.len() {
+        return Ok(None);
+    }
+    let mut fitted = template.clone();
+    let dropped_fees: u64 = fitted.transactions.drain(keep..).map(|t| t.fee).sum();
+    fitted.coinbase_value = fitted.coinbase_value.saturating_sub(dropped_fees);
+    if fitted.default_witness_commitment.is_some() {
+        let wtxids = fitted
+            .transactions
+            .iter()
+            .enumerate()
+            .map(|(index, tx)| {
+                tx.hash
+                    .as_deref()
+                    .unwrap_or(&tx.txid)
+                    .parse::<Wtxid>()
+                    .map_err(|e| BlockError::BadTransaction {
+                        index,
+                        field: "hash",
+                        detail: e.to_string(),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let commitment = merkle::witness_commitment(&merkle::witness_root(&wtxids), &[0u8; 32]);
+        fitted.default_witness_commitment = Some(hex::encode(
+            merkle::witness_commitment_script(&commitment).as_bytes(),
+        ));
+    }
+    Ok(Some(fitted))
 }
 
 /// The serialized block: `header`, then the coinbase (with its witness) and every template
@@ -122,6 +183,51 @@ mod tests {
         assert_eq!(block.txdata.len(), 2);
         assert_eq!(block.txdata[0], coinbase);
         assert_eq!(block.txdata[1], tx);
+    }
+
+    #[test]
+    fn an_oversized_template_is_cut_from_the_end_with_its_fees() {
+        let tx = |n: u8, weight: u64, fee: u64| serde_json::json!({"data": "00", "txid": hex::encode([n; 32]), "hash": hex::encode([n; 32]), "fee": fee, "weight": weight, "sigops": 4});
+        let mut t = template(serde_json::json!([
+            tx(1, 1_000_000, 10),
+            tx(2, 1_000_000, 20),
+            tx(3, 1_000_000, 30)
+        ]));
+        t.coinbase_value = 5_000_000_060;
+        t.weight_limit = Some(4_000_000);
+        t.default_witness_commitment = Some("6a24aa21a9ed".to_owned() + &"00".repeat(32));
+        assert!(
+            fit_to_limits(&t, 4_000, 400).unwrap().is_none(),
+            "three transactions and a small coinbase fit"
+        );
+        let fitted = fit_to_limits(&t, 1_000_000, 400)
+            .unwrap()
+            .expect("a large coinbase does not fit");
+        assert_eq!(fitted.transactions.len(), 2);
+        assert_eq!(
+            fitted.coinbase_value, 5_000_000_030,
+            "the dropped transaction's fee is not paid"
+        );
+        let wtxids: Vec<Wtxid> = fitted
+            .transactions
+            .iter()
+            .map(|t| t.txid.parse().unwrap())
+            .collect();
+        let expected = merkle::witness_commitment(&merkle::witness_root(&wtxids), &[0; 32]);
+        assert_eq!(
+            fitted.default_witness_commitment.unwrap(),
+            hex::encode(merkle::witness_commitment_script(&expected).as_bytes())
+        );
+        t.sigop_limit = Some(404);
+        assert_eq!(
+            fit_to_limits(&t, 4_000, 400)
+                .unwrap()
+                .unwrap()
+                .transactions
+                .len(),
+            1,
+            "sigops count too"
+        );
     }
 
     #[test]

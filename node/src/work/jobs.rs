@@ -78,24 +78,52 @@ impl JobBuilder {
         let prev_hash: BlockHash = template.previous_block_hash.parse().map_err(
             |e: otedama_proto::hash::HashParseError| bad("previousblockhash", e.to_string()),
         )?;
-        let witness_commitment =
-            witness_commitment(template).map_err(|d| bad("default_witness_commitment", d))?;
+        let witness_commitment = template_witness_commitment(template)
+            .map_err(|d| bad("default_witness_commitment", d))?;
         let branch =
             block::coinbase_branch(template).map_err(|e| bad("transactions", e.to_string()))?;
         let parent = self.chain.lock().tip();
-        let work = Arc::new(JobWork::new(
+        let mut work = Arc::new(JobWork::new(
             self.chain.clone(),
             template.clone(),
             parent,
-            branch.clone(),
+            branch,
             nbits,
             witness_commitment,
         ));
         // The rule's share target, from a template for a placeholder payee (every miner without
         // a dust-policy target gets this one).
-        let probe = work
+        let mut probe = work
             .miner(&placeholder_script())
             .map_err(JobBuildError::Sharechain)?;
+        // The daemon left room for a small coinbase only; Otedama's pays the whole window. Cut the
+        // template down if the block would go over its limits.
+        let (cb_weight, cb_sigops) = coinbase_cost(&probe.template);
+        if let Some(fitted) = block::fit_to_limits(template, cb_weight, cb_sigops)
+            .map_err(|e| bad("transactions", e.to_string()))?
+        {
+            warn!(
+                height = template.height,
+                dropped = template.transactions.len() - fitted.transactions.len(),
+                "template transactions dropped to make room for the coinbase; raise the daemon's -blockmaxweight headroom"
+            );
+            let fitted = Arc::new(fitted);
+            let witness_commitment = template_witness_commitment(&fitted)
+                .map_err(|d| bad("default_witness_commitment", d))?;
+            let branch =
+                block::coinbase_branch(&fitted).map_err(|e| bad("transactions", e.to_string()))?;
+            work = Arc::new(JobWork::new(
+                self.chain.clone(),
+                fitted,
+                parent,
+                branch,
+                nbits,
+                witness_commitment,
+            ));
+            probe = work
+                .miner(&placeholder_script())
+                .map_err(JobBuildError::Sharechain)?;
+        }
         let share_target = probe.template.share_target;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -109,7 +137,7 @@ impl JobBuilder {
         let spec = JobSpec {
             prev_hash,
             coinbases: work.clone(),
-            merkle_branch: branch,
+            merkle_branch: work.branch.clone(),
             version: template.version,
             nbits,
             ntime,
@@ -131,8 +159,28 @@ impl JobBuilder {
     }
 }
 
+/// An upper bound of the weight and signature-operation cost of any miner's coinbase on a job:
+/// the placeholder's, plus room for the finder's output (up to a 34-byte script) and for the
+/// miner's own payout being a P2PKH output (4 sigop cost each).
+fn coinbase_cost(template: &otedama_sharechain::ShareTemplate) -> (u64, u64) {
+    let script_sig = otedama_sharechain::coinbase::otedama_script_sig(
+        0xffff_ffff,
+        [0; 8],
+        otedama_sharechain::coinbase::DEFAULT_TAG,
+    );
+    let tx = template.coinbase(script_sig);
+    let p2pkh_outputs = tx
+        .output
+        .iter()
+        .filter(|o| o.script_pubkey.is_p2pkh())
+        .count() as u64;
+    (tx.weight().to_wu() + 4 * 44, 4 * (p2pkh_outputs + 1))
+}
+
 /// The witness commitment of the template, from its `default_witness_commitment` script.
-fn witness_commitment(template: &BlockTemplate) -> Result<Option<WitnessCommitment>, String> {
+fn template_witness_commitment(
+    template: &BlockTemplate,
+) -> Result<Option<WitnessCommitment>, String> {
     let Some(hex_script) = &template.default_witness_commitment else {
         return Ok(None);
     };
