@@ -73,18 +73,22 @@ pub fn fit_to_limits(
         // A template without weights: four weight units per byte is the upper bound.
         let w = tx.weight.unwrap_or(tx.data.len() as u64 / 2 * 4);
         let s = tx.sigops.unwrap_or(0);
-        if weight + w > weight_limit || sigops + s > sigop_limit {
+        // Saturating: a hostile or broken daemon may send absurd weights or fees.
+        if weight.saturating_add(w) > weight_limit || sigops.saturating_add(s) > sigop_limit {
             break;
         }
-        weight += w;
-        sigops += s;
+        weight = weight.saturating_add(w);
+        sigops = sigops.saturating_add(s);
         keep += 1;
     }
     if keep == template.transactions.len() {
         return Ok(None);
     }
     let mut fitted = template.clone();
-    let dropped_fees: u64 = fitted.transactions.drain(keep..).map(|t| t.fee).sum();
+    let dropped_fees = fitted
+        .transactions
+        .drain(keep..)
+        .fold(0u64, |a, t| a.saturating_add(t.fee));
     fitted.coinbase_value = fitted.coinbase_value.saturating_sub(dropped_fees);
     if fitted.default_witness_commitment.is_some() {
         let wtxids = fitted
@@ -228,6 +232,20 @@ mod tests {
             1,
             "sigops count too"
         );
+    }
+
+    #[test]
+    fn absurd_weights_and_fees_do_not_overflow() {
+        let mut t = template(serde_json::json!([
+            {"data": "00", "txid": "00", "weight": u64::MAX, "fee": u64::MAX},
+            {"data": "00", "txid": "00", "fee": 1}
+        ]));
+        t.coinbase_value = 7;
+        let fitted = fit_to_limits(&t, 4_000, 0)
+            .unwrap()
+            .expect("nothing fits after an oversized transaction");
+        assert!(fitted.transactions.is_empty());
+        assert_eq!(fitted.coinbase_value, 0);
     }
 
     #[test]
