@@ -7,14 +7,7 @@ use std::process::Command;
 fn devnet_finds_blocks_prints_payouts_and_keeps_a_named_data_dir() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("devnet");
-    // The devnet looks for otedama-miner next to itself; building the miner's tests builds it
-    // there in a workspace test run, and the harness makes sure of it here.
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "-p", "otedama-miner", "--bin", "otedama-miner"])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = Command::new(env!("CARGO_BIN_EXE_otedama"))
+    let out = Command::new(otedama_tests::binary("otedama").unwrap())
         .args(["devnet", "--blocks", "3", "--miners", "2", "--data-dir"])
         .arg(&data)
         .output()
