@@ -15,7 +15,6 @@ use serde_json::Value;
 
 fn use_template(template: &BlockTemplate) {
     let _ = template.bits_u32();
-    let _ = template.transactions_weight();
     let _ = template_txids(template);
     let _ = coinbase_branch(template);
     // A typical coinbase: about 1 kB of weight, a few sigops.

@@ -177,7 +177,7 @@ impl ApiSource for NodeApi {
             height: template.as_ref().map_or(0, |t| t.height),
             sharechain_height: chain.height(),
             tip: chain.tip().map(|t| t.to_string()),
-            shares: chain.window_ids().len(),
+            shares: chain.window_len(),
             stratum_clients: self.server.connected(),
             blocks_found: self.counters.blocks_found.load(Ordering::Relaxed),
             blocks_rejected: self.counters.blocks_rejected.load(Ordering::Relaxed),

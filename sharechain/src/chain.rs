@@ -253,6 +253,11 @@ impl<S: ShareStore> ShareChain<S> {
         self.window.ids().copied().collect()
     }
 
+    /// How many shares the PPLNS window at the tip holds (without copying their ids).
+    pub fn window_len(&self) -> usize {
+        self.window.ids().count()
+    }
+
     /// The store.
     pub fn store(&self) -> &S {
         &self.store

@@ -76,11 +76,6 @@ impl BlockTemplate {
     pub fn bits_u32(&self) -> Result<u32, std::num::ParseIntError> {
         u32::from_str_radix(&self.bits, 16)
     }
-
-    /// Sum of the template transactions' weights, where the daemon gave them.
-    pub fn transactions_weight(&self) -> u64 {
-        self.transactions.iter().filter_map(|t| t.weight).sum()
-    }
 }
 
 #[cfg(test)]
