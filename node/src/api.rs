@@ -1,4 +1,5 @@
-//! The node's HTTP API for observers: `GET /api/v1/status` and `GET /api/v1/payouts`.
+//! The node's HTTP API for observers: `GET /api/v1/status`, `GET /api/v1/payouts` and
+//! `GET /api/v1/peers`.
 //!
 //! The server only reads: it asks an [`ApiSource`] for a snapshot at each request, so it never
 //! holds a lock across the network and a slow client slows nobody else.
@@ -35,8 +36,19 @@ pub struct StatusView {
     pub blocks_found: u64,
     /// Blocks found by this node that the daemon refused.
     pub blocks_rejected: u64,
-    /// Whether the node is ready to hand out work: it has a template and knows the current tip.
+    /// Whether the node is ready to hand out work: it has a template and the network's best
+    /// sharechain.
     pub synced: bool,
+    /// Where sharechain sync stands.
+    pub sync: Option<crate::p2p::SyncView>,
+    /// This node's libp2p peer id.
+    pub peer_id: Option<String>,
+    /// Connected peers.
+    pub peers: usize,
+    /// Addresses the node listens on for peers.
+    pub p2p_listen: Vec<String>,
+    /// The cumulative work of the sharechain's best chain (decimal).
+    pub chain_work: Option<String>,
     /// Shares this node's miners found that the sharechain accepted.
     pub shares_found: u64,
     /// Whether the coin daemon is answering, and what is wrong when it is not.
@@ -62,6 +74,19 @@ pub trait ApiSource: Send + Sync + 'static {
     fn status(&self) -> StatusView;
     /// What a block found now would pay.
     fn payouts(&self) -> Vec<PayoutView>;
+    /// Connected and banned peers.
+    fn peers(&self) -> PeersView {
+        PeersView::default()
+    }
+}
+
+/// `GET /api/v1/peers`: connected and banned peers.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct PeersView {
+    /// Connected peers: address, agent, latency, score.
+    pub peers: Vec<crate::p2p::PeerView>,
+    /// Banned peers and why.
+    pub banned: Vec<crate::p2p::BanView>,
 }
 
 /// The API's routes over `source`.
@@ -69,6 +94,7 @@ pub fn router(source: Arc<dyn ApiSource>) -> Router {
     Router::new()
         .route("/api/v1/status", get(status))
         .route("/api/v1/payouts", get(payouts))
+        .route("/api/v1/peers", get(peers))
         .fallback(not_found)
         .with_state(source)
 }
@@ -81,11 +107,15 @@ async fn payouts(State(source): State<Arc<dyn ApiSource>>) -> Json<Vec<PayoutVie
     Json(source.payouts())
 }
 
+async fn peers(State(source): State<Arc<dyn ApiSource>>) -> Json<PeersView> {
+    Json(source.peers())
+}
+
 async fn not_found() -> Response {
     (
         StatusCode::NOT_FOUND,
         Json(
-            serde_json::json!({"error": "no such endpoint; try /api/v1/status or /api/v1/payouts"}),
+            serde_json::json!({"error": "no such endpoint; try /api/v1/status, /api/v1/payouts or /api/v1/peers"}),
         ),
     )
         .into_response()

@@ -69,6 +69,7 @@ async fn devnet(command: &DevnetCommand, base: &Path) -> Result<()> {
         daemon_password: Some(password.into()),
         stratum: Some(command.stratum.clone()),
         api: Some(command.api.clone()),
+        p2p: Some("/ip4/127.0.0.1/tcp/0".into()),
         ..NodeArgs::default()
     };
     let no_env: [(&str, &str); 0] = [];

@@ -4,5 +4,6 @@
 pub mod api;
 pub mod daemon;
 pub mod node;
+pub mod p2p;
 pub mod stratum;
 pub mod work;

@@ -1,11 +1,13 @@
 //! A running node: the daemon template source, the job builder, the Stratum server, the share
-//! path and the HTTP API, wired together around the sharechain, with one shutdown signal.
+//! path, the peer-to-peer network and the HTTP API, wired together around the sharechain, with one
+//! shutdown signal.
 //!
 //! [`run`] takes its listeners already bound, so tests bind port 0 and read the addresses back.
 
-use crate::api::{self, ApiSource, PayoutView, StatusView};
+use crate::api::{self, ApiSource, PayoutView, PeersView, StatusView};
 use crate::daemon::source::{self, Daemons, SourceConfig, TemplateFeed};
 use crate::daemon::{Auth, RpcClient};
+use crate::p2p::{self, NetworkConfig, NetworkHandle};
 use crate::stratum::{JobBroadcast, Server, ServerStats, StratumConfig};
 use crate::work::chain::SharedChain;
 use crate::work::jobs::JobBuilder;
@@ -63,6 +65,28 @@ pub fn daemon_clients(config: &NodeConfig) -> Vec<RpcClient> {
         .collect()
 }
 
+/// The network settings of `config`.
+pub fn network_config(config: &NodeConfig) -> Result<NetworkConfig> {
+    let listen = config.p2p.listen.parse().with_context(|| {
+        format!(
+            "p2p listen address {:?} is not a multiaddr",
+            config.p2p.listen
+        )
+    })?;
+    let bootstrap = config
+        .p2p
+        .bootstrap
+        .iter()
+        .map(|b| p2p::identity::parse_bootstrap(b))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(NetworkConfig {
+        listen,
+        bootstrap,
+        dir: config.data_dir.join("p2p"),
+        agent: format!("otedama/{}", env!("CARGO_PKG_VERSION")),
+    })
+}
+
 /// Runs the node until `shutdown` becomes `true`.
 pub async fn run(
     config: NodeConfig,
@@ -109,6 +133,14 @@ pub async fn run(
     let server_stats = server.stats();
     let tip_changed = Arc::new(Notify::new());
     let counters = Arc::new(ShareCounters::default());
+    let network_config = network_config(&config)?;
+    let (p2p_handle, network_task) = p2p::spawn(
+        network_config,
+        chain.clone(),
+        tip_changed.clone(),
+        shutdown.clone(),
+    )
+    .await?;
 
     info!(stratum = %listeners.stratum.local_addr()?, api = %listeners.api.local_addr()?, "node listening");
     let mut stop = shutdown.clone();
@@ -121,6 +153,7 @@ pub async fn run(
         feed: feed.clone(),
         tip_changed: tip_changed.clone(),
         refresh: Duration::from_secs(30),
+        synced: p2p_handle.synced(),
     };
     let builder_task = tokio::spawn(builder.run(shutdown.clone()));
     let share_path = SharePath {
@@ -128,6 +161,7 @@ pub async fn run(
         daemons,
         tip_changed,
         counters: counters.clone(),
+        network: Some(p2p_handle.clone()),
     };
     let share_task = tokio::spawn(share_path.run(share_rx));
     let api_source = Arc::new(NodeApi {
@@ -137,6 +171,7 @@ pub async fn run(
         feed,
         server: server_stats,
         counters,
+        p2p: p2p_handle,
     });
     let api_task = tokio::spawn(api::serve(listeners.api, api_source, shutdown.clone()));
 
@@ -147,6 +182,7 @@ pub async fn run(
     let _ = builder_task.await;
     let _ = share_task.await;
     let _ = api_task.await;
+    let _ = network_task.await;
     chain
         .lock()
         .flush()
@@ -164,12 +200,14 @@ struct NodeApi {
     feed: TemplateFeed,
     server: Arc<ServerStats>,
     counters: Arc<ShareCounters>,
+    p2p: NetworkHandle,
 }
 
 impl ApiSource for NodeApi {
     fn status(&self) -> StatusView {
         let template = self.feed.template.borrow().clone();
         let daemon = self.feed.status.borrow().clone();
+        let net = self.p2p.view();
         let chain = self.chain.lock();
         StatusView {
             coin: self.coin.to_string(),
@@ -182,8 +220,21 @@ impl ApiSource for NodeApi {
             blocks_found: self.counters.blocks_found.load(Ordering::Relaxed),
             blocks_rejected: self.counters.blocks_rejected.load(Ordering::Relaxed),
             shares_found: self.counters.shares_accepted.load(Ordering::Relaxed),
-            synced: template.is_some() && daemon.healthy,
+            synced: template.is_some() && daemon.healthy && net.sync.synced,
+            chain_work: chain.chain_work().map(|w| w.to_u256().to_string()),
+            sync: Some(net.sync),
+            peer_id: Some(net.peer_id),
+            peers: net.peers.len(),
+            p2p_listen: net.listen,
             daemon,
+        }
+    }
+
+    fn peers(&self) -> PeersView {
+        let net = self.p2p.view();
+        PeersView {
+            peers: net.peers,
+            banned: net.banned,
         }
     }
 

@@ -1,6 +1,12 @@
 //! [`ShareChain`]: takes shares and `now`, validates them (`validate`), keeps the index, the
 //! tip (§9) and the window at the tip (`window`), holds orphans, stores accepted shares and
 //! reports tip changes as [`ChainEvent`]s. Pure apart from the store it is given.
+//!
+//! This file holds the types and the public API; the accept path (validate, connect, move the
+//! tip, retry orphans) is in `connect`, the payouts and their ranking cache in `rankings`.
+
+mod connect;
+mod rankings;
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -10,31 +16,18 @@ use bitcoin::Script;
 use otedama_proto::amount::Amount;
 use otedama_proto::hash::ShareId;
 use otedama_proto::target::{CompactTarget, Work};
-use otedama_proto::uint::U256;
 
-use crate::codec::{self, StoredShare};
+use crate::codec;
 use crate::commit::Staged;
-use crate::index::{work_of, Entry, Index, ScriptId};
+use crate::index::{work_of, Index};
 use crate::orphans::OrphanPool;
 use crate::params::Consensus;
-use crate::payout::{self, Payout, Ranking};
+use crate::payout::Payout;
 use crate::share::Share;
 use crate::store::{ShareStore, StoreError};
-use crate::validate::{self, Prechecked, RejectReason};
-use crate::window::{Window, WindowCredits};
-
-/// How many rankings (window at a parent under a cap) the chain remembers.
-const RANKINGS_KEPT: usize = 4;
-
-/// The payees of the window at `parent` under `cap`, ranked (§10.4).
-#[derive(Debug)]
-struct RankedWindow {
-    parent: ShareId,
-    cap: Option<U256>,
-    ranked: Vec<(ScriptId, U256)>,
-    total: U256,
-    complete: bool,
-}
+use crate::validate::{Prechecked, RejectReason};
+use crate::window::Window;
+use rankings::RankedWindow;
 
 /// Node-side settings of a chain (not consensus).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -337,227 +330,6 @@ impl<S: ShareStore> ShareChain<S> {
         self.finish_add(id, old_tip)
     }
 
-    /// Checks 3–12 plus the duplicate check.
-    fn prechecks(&self, share: &Share, now: u64) -> Result<Prechecked, RejectReason> {
-        validate::check_identity(&self.consensus, share)?;
-        let id = share.id();
-        if self.index.contains(&id) || self.orphans.contains(&id) {
-            return Err(RejectReason::Duplicate);
-        }
-        validate::precheck(&self.consensus, share, id, now)
-    }
-
-    /// Connects orphans that waited for `id`, prunes, and reports.
-    fn finish_add(
-        &mut self,
-        id: ShareId,
-        old_tip: Option<ShareId>,
-    ) -> Result<AddOutcome, ChainError> {
-        let mut connected = Vec::new();
-        let mut orphans_rejected = Vec::new();
-        let mut queue = VecDeque::from([id]);
-        while let Some(done) = queue.pop_front() {
-            for (oid, (oshare, opre)) in self.orphans.take_waiting_for(&done) {
-                let missing = self.missing_for(&oshare);
-                if !missing.is_empty() {
-                    self.orphans.insert(oid, (oshare, opre), &missing);
-                    continue;
-                }
-                match self.validate_and_connect(oshare, opre)? {
-                    Ok(()) => {
-                        connected.push(oid);
-                        queue.push_back(oid);
-                    }
-                    Err(reason) => orphans_rejected.push((oid, reason)),
-                }
-            }
-        }
-        let event = self.event_since(old_tip);
-        if let (Some(tip), Some(_)) = (self.tip, &event) {
-            self.staged.set_tip(tip);
-        }
-        self.maybe_prune()?;
-        Ok(AddOutcome::Accepted(Accepted {
-            id,
-            connected,
-            orphans_rejected,
-            event,
-        }))
-    }
-
-    fn missing_for(&self, share: &Share) -> Vec<ShareId> {
-        let mut missing = Vec::new();
-        if !share.is_genesis() && !self.index.contains(&share.data.prev_share) {
-            missing.push(share.data.prev_share);
-        }
-        missing.extend(
-            share
-                .data
-                .uncles
-                .iter()
-                .filter(|u| !self.index.contains(u))
-                .copied(),
-        );
-        missing
-    }
-
-    /// Checks 14–18, then stores and indexes the share.
-    fn validate_and_connect(
-        &mut self,
-        share: Share,
-        pre: Prechecked,
-    ) -> Result<Result<(), RejectReason>, ChainError> {
-        let (value, finder) = (share.coinbase.value, &share.data.payout_script);
-        let verdict = validate::contextual(&self.consensus, &self.index, &share, |parent, cap| {
-            self.payouts_with(parent, cap, value, finder)
-        });
-        if let Err(reason) = verdict {
-            return Ok(Err(reason));
-        }
-        self.connect(&share, &pre, false)?;
-        Ok(Ok(()))
-    }
-
-    /// The credits of the window at `parent` under `cap`, from the incremental window when
-    /// `parent` is the tip.
-    pub(crate) fn window_credits(&self, parent: &ShareId, cap: Option<U256>) -> WindowCredits {
-        if self.window.head() == Some(parent) {
-            self.window.credits(&self.index, cap)
-        } else {
-            let limit = self.consensus.params().window_shares as usize;
-            Window::build(&self.index, Some(parent), limit).credits(&self.index, cap)
-        }
-    }
-
-    /// What the index keeps of `share`. `stored_work` is used when the parent is not held.
-    fn entry_for(
-        &mut self,
-        share: &Share,
-        pre: &Prechecked,
-        root: bool,
-        stored_work: Option<U256>,
-    ) -> Entry {
-        let p = self.consensus.params();
-        let script = self.index.scripts.intern(&share.data.payout_script);
-        let mut own_credit = pre.work;
-        let mut weight = pre.work;
-        let mut credits = vec![(script, U256::ZERO)];
-        for uncle in share.data.uncles.iter().filter_map(|u| self.index.get(u)) {
-            let includer = uncle
-                .work
-                .checked_mul_u64(u64::from(100 - p.uncle_credit_percent))
-                .expect("work < 2^128")
-                / U256::from_u64(100);
-            own_credit = own_credit + includer;
-            weight = weight + uncle.work;
-            credits.push((uncle.script, uncle.work - includer));
-        }
-        credits[0].1 = own_credit;
-        let parent = (!share.is_genesis()).then_some(share.data.prev_share);
-        let held_parent = parent.filter(|_| !root).and_then(|p| self.index.get(&p));
-        let chain_work = match held_parent {
-            Some(parent) => parent.chain_work + weight,
-            None => stored_work.unwrap_or(weight),
-        };
-        Entry {
-            id: pre.id,
-            parent,
-            height: share.data.height,
-            time: share.time(),
-            max_bits: share.data.max_bits,
-            coin_height: pre.coin_height,
-            script,
-            work: pre.work,
-            weight,
-            chain_work,
-            uncles: share.data.uncles.clone(),
-            credits,
-            root,
-        }
-    }
-
-    /// Stores and indexes a valid share and moves the tip if it is better.
-    fn connect(&mut self, share: &Share, pre: &Prechecked, root: bool) -> Result<(), ChainError> {
-        let entry = self.entry_for(share, pre, root, None);
-        let record = StoredShare {
-            share: share.clone(),
-            root,
-            chain_work: Work::from_u256(entry.chain_work),
-        };
-        self.staged.put(&mut self.store, pre.id, record)?;
-        let better = match self.tip.and_then(|t| self.index.get(&t)) {
-            None => true,
-            Some(tip) => entry.better_than(tip),
-        };
-        let extends_tip = entry.parent.is_some() && entry.parent == self.tip;
-        self.index.insert(entry);
-        if better {
-            if extends_tip {
-                self.window.advance(&self.index, &pre.id);
-            } else {
-                let limit = self.consensus.params().window_shares as usize;
-                self.window = Window::build(&self.index, Some(&pre.id), limit);
-            }
-            self.tip = Some(pre.id);
-        }
-        Ok(())
-    }
-
-    /// The event that takes the best chain from `old` to the current tip.
-    fn event_since(&self, old: Option<ShareId>) -> Option<ChainEvent> {
-        let new = self.tip?;
-        if old == Some(new) {
-            return None;
-        }
-        let height = self.index.get(&new).expect("tip is held").height;
-        let mut added = Vec::new();
-        let mut removed = Vec::new();
-        let mut a = old.and_then(|o| self.index.get(&o));
-        let mut b = self.index.get(&new);
-        // Step the higher side back until both meet (or one runs off the held chain).
-        while let Some(eb) = b {
-            match a {
-                Some(ea) if ea.id == eb.id => break,
-                Some(ea) if ea.height >= eb.height => {
-                    removed.push(ea.id);
-                    a = self.index.parent(ea);
-                }
-                _ => {
-                    added.push(eb.id);
-                    b = self.index.parent(eb);
-                }
-            }
-        }
-        while let Some(ea) = a.filter(|_| b.is_none()) {
-            removed.push(ea.id);
-            a = self.index.parent(ea);
-        }
-        added.reverse();
-        match old {
-            Some(old_tip) if !removed.is_empty() => Some(ChainEvent::Reorg {
-                old_tip,
-                new_tip: new,
-                height,
-                removed,
-                added,
-            }),
-            _ => Some(ChainEvent::NewTip {
-                tip: new,
-                height,
-                added,
-            }),
-        }
-    }
-
-    /// Prunes when the tip has risen `prune_interval` since the last time.
-    fn maybe_prune(&mut self) -> Result<(), ChainError> {
-        let h = self.height().unwrap_or(0);
-        if h >= self.last_prune + self.config.prune_interval {
-            self.prune()?;
-        }
-        Ok(())
-    }
-
     /// Forgets (in memory and in the store) every share more than `keep_heights` below the tip.
     pub fn prune(&mut self) -> Result<usize, ChainError> {
         let h = self.height().unwrap_or(0);
@@ -585,79 +357,10 @@ impl<S: ShareStore> ShareChain<S> {
             .0
     }
 
-    /// The payouts at `parent` under work cap `cap`, and whether the window was known in full:
-    /// the code path shared by templates and validation.
-    pub(crate) fn payouts_with(
-        &self,
-        parent: Option<&ShareId>,
-        cap: Option<U256>,
-        value: Amount,
-        finder: &Script,
-    ) -> (Vec<Payout>, bool) {
-        let Some(parent) = parent else {
-            let empty = Ranking::default();
-            let payouts =
-                payout::split_ranked(&self.consensus, &empty, value, finder, &ShareId::ZERO);
-            return (payouts, true);
-        };
-        let ranked = self.ranked_window(parent, cap);
-        let scripts = &self.index.scripts;
-        let entries = ranked
-            .ranked
-            .iter()
-            .map(|(s, c)| (scripts.get(*s), *c))
-            .collect();
-        let ranking = Ranking::from_ranked(entries, ranked.total);
-        let payouts = payout::split_ranked(&self.consensus, &ranking, value, finder, parent);
-        (payouts, ranked.complete)
-    }
-
     /// Drops the remembered window rankings (they are rebuilt on demand). Benchmarks use it to
     /// measure the uncached payout path; a node may call it to free memory.
     pub fn forget_rankings(&self) {
         self.rankings.borrow_mut().clear();
-    }
-
-    /// The ranking of the window at `parent` under `cap`, remembered for the next caller.
-    fn ranked_window(&self, parent: &ShareId, cap: Option<U256>) -> Arc<RankedWindow> {
-        let hit = self
-            .rankings
-            .borrow()
-            .iter()
-            .find(|r| r.parent == *parent && r.cap == cap)
-            .cloned();
-        if let Some(hit) = hit {
-            return hit;
-        }
-        let credits = self.window_credits(parent, cap);
-        let scripts = &self.index.scripts;
-        let mut ranked: Vec<(ScriptId, U256)> = credits
-            .credits
-            .into_iter()
-            .filter(|(_, c)| !c.is_zero())
-            .collect();
-        ranked.sort_unstable_by(|a, b| {
-            payout::rank(&(scripts.get(a.0), a.1), &(scripts.get(b.0), b.1))
-        });
-        let total = ranked.iter().fold(U256::ZERO, |acc, (_, c)| acc + *c);
-        let entry = Arc::new(RankedWindow {
-            parent: *parent,
-            cap,
-            ranked,
-            total,
-            complete: credits.complete,
-        });
-        let mut cache = self.rankings.borrow_mut();
-        if cache.len() == RANKINGS_KEPT {
-            cache.pop_front();
-        }
-        cache.push_back(Arc::clone(&entry));
-        entry
-    }
-
-    /// The window work cap for a block target (`None` when the network has none).
-    pub(crate) fn work_cap(&self, block_bits: CompactTarget) -> Option<U256> {
-        crate::window::work_cap(&self.consensus, block_bits)
     }
 }
 

@@ -1,5 +1,11 @@
 //! Helpers shared by the end-to-end tests: the project's binaries, started as real processes on
-//! free loopback ports, stopped when dropped, and a small HTTP client for the node's API.
+//! free loopback ports, stopped when dropped, a small HTTP client for the node's API, and the
+//! committed sharechain fixture ([`fixture`]).
+
+pub mod fixture;
+pub mod pool;
+
+pub use fixture::{regtest_chain, seed_store};
 
 use anyhow::{bail, Context, Result};
 use std::io::{Read, Write};
@@ -150,5 +156,35 @@ pub fn wait_for<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Optio
             bail!("timed out after {limit:?} waiting for {what}");
         }
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A temporary directory for a test, removed when dropped unless `OTEDAMA_TEST_KEEP` is set (then
+/// its path is printed, to read the logs of a failed run).
+#[derive(Debug)]
+pub struct TestDir {
+    _dir: Option<tempfile::TempDir>,
+    path: PathBuf,
+}
+
+impl TestDir {
+    /// Makes one.
+    pub fn new() -> Result<Self> {
+        let dir = tempfile::Builder::new().prefix("otedama-test-").tempdir()?;
+        let path = dir.path().to_owned();
+        if std::env::var_os("OTEDAMA_TEST_KEEP").is_some() {
+            eprintln!("test files kept in {}", path.display());
+            let _ = dir.keep();
+            return Ok(TestDir { _dir: None, path });
+        }
+        Ok(TestDir {
+            _dir: Some(dir),
+            path,
+        })
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }

@@ -102,6 +102,8 @@ async fn blocks_found_through_stratum_pay_the_window_and_survive_a_daemon_restar
         &stratum.to_string(),
         "--api",
         &api.to_string(),
+        "--p2p",
+        "/ip4/127.0.0.1/tcp/0",
     ]
     .iter()
     .map(|s| (*s).to_owned())

@@ -45,15 +45,27 @@ pub struct JobBuilder {
     pub tip_changed: Arc<Notify>,
     /// How often a job is re-sent with a fresh time when nothing else changes.
     pub refresh: Duration,
+    /// Whether the sharechain is synced with the network: no work is handed out before, so that
+    /// miners never work on a stray chain.
+    pub synced: watch::Receiver<bool>,
 }
 
 impl JobBuilder {
     /// Runs until `shutdown` becomes `true`.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let mut last_prev: Option<String> = None;
+        let mut waiting_logged = false;
         loop {
             let template = self.feed.template.borrow_and_update().clone();
-            if let Some(template) = template {
+            let synced = *self.synced.borrow_and_update();
+            if !synced && !waiting_logged {
+                info!("no work for miners until the sharechain is synced with the network");
+                waiting_logged = true;
+            }
+            if synced {
+                waiting_logged = false;
+            }
+            if let Some(template) = template.filter(|_| synced) {
                 let clean = last_prev.as_deref() != Some(template.previous_block_hash.as_str());
                 match self.publish(&template, clean) {
                     Ok(()) => last_prev = Some(template.previous_block_hash.clone()),
@@ -62,6 +74,7 @@ impl JobBuilder {
             }
             tokio::select! {
                 r = self.feed.template.changed() => if r.is_err() { return },
+                r = self.synced.changed() => if r.is_err() { return },
                 _ = self.tip_changed.notified() => {}
                 _ = tokio::time::sleep(self.refresh) => {}
                 _ = shutdown.wait_for(|stop| *stop) => return,

@@ -42,6 +42,8 @@ pub struct SharePath {
     pub tip_changed: Arc<Notify>,
     /// Counters for the API.
     pub counters: Arc<ShareCounters>,
+    /// Where accepted shares are gossiped.
+    pub network: Option<crate::p2p::NetworkHandle>,
 }
 
 impl SharePath {
@@ -151,11 +153,15 @@ impl SharePath {
             .share(header, script_sig, work.branch.clone());
         let id = header.block_hash();
         let now = sub.received.as_secs();
+        let encoded = self
+            .network
+            .as_ref()
+            .map(|_| otedama_sharechain::codec::encode_share(&share));
         let mut chain = self.chain.lock();
         let outcome = chain.add(share, now);
         let flushed = chain.flush();
         drop(chain);
-        if let Err(e) = flushed {
+        if let Err(e) = &flushed {
             error!(error = %e, "cannot write the sharechain to disk");
         }
         match outcome {
@@ -164,6 +170,9 @@ impl SharePath {
                     .shares_accepted
                     .fetch_add(1, Ordering::Relaxed);
                 info!(share = %id, worker = %sub.worker, "share accepted into the sharechain");
+                if let (Some(network), Some(bytes), Ok(())) = (&self.network, encoded, &flushed) {
+                    network.publish(bytes);
+                }
                 if accepted.event.is_some() {
                     self.tip_changed.notify_one();
                 }

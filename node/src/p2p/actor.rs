@@ -1,0 +1,900 @@
+//! The actor that owns the swarm: one event loop over swarm events, commands from the node,
+//! finished chain-worker jobs and timers. See `docs/protocol.md` for what each message means.
+
+use super::behaviour::{Behaviour, BehaviourEvent};
+use super::identity::{split_peer_addr, PeerBook};
+use super::peers::{Fault, PeerTable, BAN_GOSSIP_SCORE};
+use super::sync::{SyncQueue, PER_PEER, QUEUE_AHEAD, SLACK};
+use super::wire::{self, ChainStatus, SyncRequest, SyncResponse};
+use super::worker::{self, ChainDone, ChainJob, Verdict};
+use super::{Command, NetworkConfig, NetworkView};
+use crate::work::chain::SharedChain;
+use futures::StreamExt;
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
+use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
+use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::swarm::SwarmEvent;
+use libp2p::{identify, kad, ping, Multiaddr, PeerId, Swarm};
+use otedama_proto::hash::ShareId;
+use otedama_sharechain::codec::encode_share;
+use otedama_sharechain::ConsensusId;
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, watch, Notify};
+use tracing::{debug, info, warn};
+
+/// Peers the node tries to stay connected to.
+const TARGET_PEERS: usize = 8;
+/// How long a node with peers configured waits for one before it mines alone.
+const ALONE_AFTER: Duration = Duration::from_secs(20);
+/// How long a gossiped share waits for its parent before it is dropped unforwarded.
+const PENDING_FOR: Duration = Duration::from_secs(10);
+/// Sync depth: how many shares below a peer's tip a fresh node fetches (`2·N + 12`).
+const JOB_QUEUE: usize = 64;
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A gossiped share waiting for its parent before it may be forwarded.
+#[derive(Debug)]
+struct Pending {
+    message_id: MessageId,
+    source: PeerId,
+    since: Instant,
+}
+
+pub(crate) struct Actor {
+    swarm: Swarm<Behaviour>,
+    topic: IdentTopic,
+    provider_key: kad::RecordKey,
+    config: NetworkConfig,
+    book: PeerBook,
+    chain: SharedChain,
+    peers: PeerTable,
+    sync: SyncQueue,
+    pending: HashMap<ShareId, Pending>,
+    jobs: std_mpsc::SyncSender<ChainJob>,
+    done: mpsc::Receiver<ChainDone>,
+    worker: Option<std::thread::JoinHandle<()>>,
+    view: Arc<Mutex<NetworkView>>,
+    synced_tx: watch::Sender<bool>,
+    synced: bool,
+    started: Instant,
+    expect_peers: bool,
+    heard_status: bool,
+    bootstrapped: bool,
+    gossip_accepted: u64,
+    gossip_invalid: u64,
+}
+
+impl std::fmt::Debug for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Actor")
+            .field("peer_id", self.swarm.local_peer_id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Actor {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        swarm: Swarm<Behaviour>,
+        consensus: ConsensusId,
+        config: NetworkConfig,
+        book: PeerBook,
+        chain: SharedChain,
+        tip_changed: Arc<Notify>,
+        view: Arc<Mutex<NetworkView>>,
+        synced_tx: watch::Sender<bool>,
+    ) -> Self {
+        let (jobs_tx, jobs_rx) = std_mpsc::sync_channel(JOB_QUEUE);
+        let (done_tx, done_rx) = mpsc::channel(JOB_QUEUE);
+        let worker = worker::spawn(chain.clone(), tip_changed, jobs_rx, done_tx);
+        let expect_peers = !config.bootstrap.is_empty() || !book.is_empty();
+        Actor {
+            topic: IdentTopic::new(wire::share_topic(&consensus)),
+            provider_key: kad::RecordKey::new(&wire::share_topic(&consensus)),
+            swarm,
+            config,
+            book,
+            chain,
+            peers: PeerTable::default(),
+            sync: SyncQueue::default(),
+            pending: HashMap::new(),
+            jobs: jobs_tx,
+            done: done_rx,
+            worker: Some(worker),
+            view,
+            synced_tx,
+            synced: false,
+            started: Instant::now(),
+            expect_peers,
+            heard_status: false,
+            bootstrapped: false,
+            gossip_accepted: 0,
+            gossip_invalid: 0,
+        }
+    }
+
+    pub(crate) async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        info!(peer_id = %self.swarm.local_peer_id(), listen = %self.config.listen, "peer-to-peer network starting");
+        self.dial_known();
+        let mut second = tokio::time::interval(Duration::from_secs(1));
+        let mut status_round = tokio::time::interval(Duration::from_secs(10));
+        let mut discovery = tokio::time::interval(Duration::from_secs(30));
+        let mut minute = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.on_swarm(event),
+                Some(command) = commands.recv() => self.on_command(command),
+                Some(done) = self.done.recv() => self.on_done(done),
+                _ = second.tick() => self.every_second(),
+                _ = status_round.tick() => self.ask_status_all(),
+                _ = discovery.tick() => self.discover(),
+                _ = minute.tick() => self.every_minute(),
+                _ = shutdown.wait_for(|s| *s) => break,
+            }
+        }
+        if let Err(e) = self.book.save() {
+            warn!(error = %e, "cannot save the remembered peers");
+        }
+        let Actor { jobs, worker, .. } = self;
+        drop(jobs);
+        if let Some(worker) = worker {
+            let _ = tokio::task::spawn_blocking(move || worker.join()).await;
+        }
+        info!("peer-to-peer network stopped");
+    }
+
+    // ---- start and discovery ----
+
+    fn dial_known(&mut self) {
+        for addr in self.config.bootstrap.clone() {
+            let (peer, rest) = split_peer_addr(&addr);
+            if let Some(peer) = peer {
+                self.swarm.behaviour_mut().kad.add_address(&peer, rest);
+            }
+            if let Err(e) = self.swarm.dial(addr.clone()) {
+                warn!(%addr, error = %e, "cannot dial bootstrap peer");
+            }
+        }
+        for (peer, addrs) in self.book.peers().into_iter().take(2 * TARGET_PEERS) {
+            for addr in &addrs {
+                self.swarm
+                    .behaviour_mut()
+                    .kad
+                    .add_address(&peer, addr.clone());
+            }
+            self.dial_peer(peer, addrs);
+        }
+    }
+
+    fn dial_peer(&mut self, peer: PeerId, addrs: Vec<Multiaddr>) {
+        if peer == *self.swarm.local_peer_id()
+            || self.peers.is_banned(&peer)
+            || self.swarm.is_connected(&peer)
+        {
+            return;
+        }
+        let opts = DialOpts::peer_id(peer).addresses(addrs).build();
+        if let Err(e) = self.swarm.dial(opts) {
+            debug!(%peer, error = %e, "dial failed");
+        }
+    }
+
+    fn wants_peers(&self) -> bool {
+        self.peers.connected.len() < TARGET_PEERS
+    }
+
+    fn discover(&mut self) {
+        if self.peers.connected.is_empty() {
+            // Everyone left: try the bootstrap and remembered peers again.
+            self.dial_known();
+            return;
+        }
+        let kad = &mut self.swarm.behaviour_mut().kad;
+        kad.get_providers(self.provider_key.clone());
+        kad.get_closest_peers(PeerId::random());
+    }
+
+    fn on_first_connection(&mut self) {
+        if self.bootstrapped {
+            return;
+        }
+        self.bootstrapped = true;
+        let kad = &mut self.swarm.behaviour_mut().kad;
+        let _ = kad.bootstrap();
+        if let Err(e) = kad.start_providing(self.provider_key.clone()) {
+            warn!(error = %e, "cannot announce this node in the DHT");
+        }
+        kad.get_providers(self.provider_key.clone());
+    }
+
+    // ---- swarm events ----
+
+    fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                info!(%address, peer_id = %self.swarm.local_peer_id(), "listening for peers");
+                self.publish_view();
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                endpoint,
+                num_established,
+                ..
+            } => {
+                if self.peers.is_banned(&peer_id) {
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                    return;
+                }
+                let outbound = endpoint.is_dialer();
+                self.peers
+                    .connected(peer_id, endpoint.get_remote_address().clone(), outbound);
+                if num_established.get() == 1 {
+                    debug!(peer = %peer_id, addr = %endpoint.get_remote_address(), outbound, "peer connected");
+                    if outbound {
+                        let (_, addr) = split_peer_addr(endpoint.get_remote_address());
+                        self.book.seen(peer_id, addr, unix_now());
+                    }
+                    self.ask_status(peer_id);
+                    self.on_first_connection();
+                }
+                self.publish_view();
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established,
+                ..
+            } => {
+                if self.peers.disconnected(&peer_id, num_established) {
+                    debug!(peer = %peer_id, "peer disconnected");
+                    self.sync.peer_gone(&peer_id);
+                    self.schedule_bodies();
+                }
+                self.publish_view();
+            }
+            SwarmEvent::IncomingConnectionError {
+                error,
+                send_back_addr,
+                ..
+            } => {
+                debug!(addr = %send_back_addr, error = %error, "incoming connection failed");
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                debug!(peer = ?peer_id, error = %error, "outgoing connection failed");
+            }
+            SwarmEvent::Behaviour(event) => self.on_behaviour(event),
+            _ => {}
+        }
+    }
+
+    fn on_behaviour(&mut self, event: BehaviourEvent) {
+        match event {
+            BehaviourEvent::Gossipsub(event) => self.on_gossip(event),
+            BehaviourEvent::Sync(event) => self.on_sync(event),
+            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+                let kad_protocol = libp2p::StreamProtocol::new(wire::KAD_PROTOCOL);
+                let speaks_kad = info.protocols.contains(&kad_protocol);
+                if let Some(peer) = self.peers.connected.get_mut(&peer_id) {
+                    peer.agent = Some(info.agent_version.clone());
+                    peer.listen_addrs = info.listen_addrs.clone();
+                }
+                for addr in info.listen_addrs.into_iter().take(8) {
+                    if speaks_kad {
+                        self.swarm
+                            .behaviour_mut()
+                            .kad
+                            .add_address(&peer_id, addr.clone());
+                    }
+                    self.book.seen(peer_id, addr, unix_now());
+                }
+            }
+            BehaviourEvent::Ping(ping::Event { peer, result, .. }) => {
+                if let (Ok(rtt), Some(p)) = (result, self.peers.connected.get_mut(&peer)) {
+                    p.latency = Some(rtt);
+                }
+            }
+            BehaviourEvent::Kad(event) => self.on_kad(event),
+            _ => {}
+        }
+    }
+
+    fn on_kad(&mut self, event: kad::Event) {
+        match event {
+            kad::Event::RoutingUpdated {
+                peer, addresses, ..
+            } if self.wants_peers() => self.dial_peer(peer, addresses.into_vec()),
+            kad::Event::OutboundQueryProgressed { result, .. } => match result {
+                kad::QueryResult::GetProviders(Ok(kad::GetProvidersOk::FoundProviders {
+                    providers,
+                    ..
+                })) => {
+                    for peer in providers {
+                        if self.wants_peers() {
+                            self.dial_peer(peer, Vec::new());
+                        }
+                    }
+                }
+                kad::QueryResult::GetClosestPeers(Ok(ok)) => {
+                    for info in ok.peers {
+                        if self.wants_peers() {
+                            self.dial_peer(info.peer_id, info.addrs);
+                        }
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    // ---- gossip ----
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Publish(bytes) => {
+                let topic = self.topic.clone();
+                match self.swarm.behaviour_mut().gossipsub.publish(topic, bytes) {
+                    Ok(_) => {}
+                    Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {
+                        debug!("share not gossiped: no peers yet");
+                    }
+                    Err(e) => warn!(error = %e, "cannot gossip a share"),
+                }
+            }
+        }
+    }
+
+    fn on_gossip(&mut self, event: gossipsub::Event) {
+        let gossipsub::Event::Message {
+            propagation_source,
+            message_id,
+            message,
+        } = event
+        else {
+            return;
+        };
+        if message.topic != self.topic.hash() {
+            self.validate(&message_id, &propagation_source, MessageAcceptance::Reject);
+            return;
+        }
+        let job = ChainJob::Gossip {
+            source: propagation_source,
+            message_id: message_id.clone(),
+            bytes: message.data,
+        };
+        if self.jobs.try_send(job).is_err() {
+            debug!("chain worker busy; a gossiped share is left to sync");
+            self.validate(&message_id, &propagation_source, MessageAcceptance::Ignore);
+        }
+    }
+
+    fn validate(&mut self, id: &MessageId, source: &PeerId, acceptance: MessageAcceptance) {
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(id, source, acceptance);
+    }
+
+    fn on_done(&mut self, done: ChainDone) {
+        match done {
+            ChainDone::Gossip {
+                source,
+                message_id,
+                verdict,
+            } => self.on_gossip_verdict(source, message_id, verdict),
+            ChainDone::Batch {
+                peer,
+                accepted,
+                not_sent,
+                waiting,
+                fault,
+            } => {
+                self.sync.in_worker = self.sync.in_worker.saturating_sub(1);
+                self.sync.fetched += accepted.len() as u64;
+                self.release_pending(&accepted);
+                self.sync.done(&accepted);
+                self.sync.done(&waiting);
+                if let Some(reason) = fault {
+                    self.punish(peer, Fault::Invalid, &reason);
+                    self.sync.retry(&not_sent);
+                } else if !not_sent.is_empty() {
+                    self.punish(peer, Fault::Unhelpful, "did not send shares it announced");
+                    self.sync.retry(&not_sent);
+                }
+                self.schedule_bodies();
+                self.continue_ids(peer);
+                self.update_synced();
+            }
+        }
+    }
+
+    fn on_gossip_verdict(&mut self, source: PeerId, message_id: MessageId, verdict: Verdict) {
+        match verdict {
+            Verdict::Accepted {
+                id,
+                connected,
+                orphans_rejected,
+            } => {
+                self.gossip_accepted += 1;
+                debug!(share = %id, from = %source, "gossiped share accepted");
+                self.validate(&message_id, &source, MessageAcceptance::Accept);
+                self.release_pending(&connected);
+                for id in orphans_rejected {
+                    if let Some(p) = self.pending.remove(&id) {
+                        self.validate(&p.message_id, &p.source, MessageAcceptance::Reject);
+                        self.punish(p.source, Fault::Invalid, "gossiped an invalid share");
+                    }
+                }
+            }
+            Verdict::Waiting { id, missing } => {
+                debug!(share = %id, missing = missing.len(), from = %source, "gossiped share waits for its parent");
+                self.pending.insert(
+                    id,
+                    Pending {
+                        message_id,
+                        source,
+                        since: Instant::now(),
+                    },
+                );
+                self.request_ids(source);
+            }
+            Verdict::Rejected { fault, reason } => {
+                if fault {
+                    self.gossip_invalid += 1;
+                    warn!(from = %source, %reason, "invalid share gossiped");
+                    self.validate(&message_id, &source, MessageAcceptance::Reject);
+                    self.punish(
+                        source,
+                        Fault::Invalid,
+                        &format!("gossiped an invalid share: {reason}"),
+                    );
+                } else {
+                    self.validate(&message_id, &source, MessageAcceptance::Ignore);
+                }
+            }
+        }
+    }
+
+    /// Forwards gossiped shares that were waiting and are now accepted.
+    fn release_pending(&mut self, accepted: &[ShareId]) {
+        for id in accepted {
+            if let Some(p) = self.pending.remove(id) {
+                self.validate(&p.message_id, &p.source, MessageAcceptance::Accept);
+            }
+        }
+    }
+
+    fn punish(&mut self, peer: PeerId, fault: Fault, reason: &str) {
+        if let Some(reason) = self.peers.fault(peer, fault, reason) {
+            self.ban(peer, &reason);
+        }
+    }
+
+    fn ban(&mut self, peer: PeerId, reason: &str) {
+        if !self.peers.is_banned(&peer) {
+            self.peers.ban(peer, reason);
+        }
+        warn!(%peer, %reason, "peer banned");
+        self.book.forget(&peer);
+        let behaviour = self.swarm.behaviour_mut();
+        behaviour.blocked.block_peer(peer);
+        behaviour.kad.remove_peer(&peer);
+        behaviour.gossipsub.blacklist_peer(&peer);
+        self.sync.peer_gone(&peer);
+        self.publish_view();
+    }
+
+    // ---- sync ----
+
+    fn our_status(&self) -> ChainStatus {
+        let chain = self.chain.lock();
+        ChainStatus::new(chain.tip(), chain.height(), chain.chain_work())
+    }
+
+    fn ask_status(&mut self, peer: PeerId) {
+        self.swarm
+            .behaviour_mut()
+            .sync
+            .send_request(&peer, SyncRequest::Status);
+    }
+
+    fn ask_status_all(&mut self) {
+        let peers: Vec<PeerId> = self.peers.connected.keys().copied().collect();
+        for peer in peers {
+            self.ask_status(peer);
+        }
+    }
+
+    /// Asks `peer` for the ids of its best chain after ours (or after the last queued id).
+    fn request_ids(&mut self, peer: PeerId) {
+        if self.sync.ids_inflight.contains_key(&peer) || self.sync.waiting() > QUEUE_AHEAD {
+            return;
+        }
+        let mut locator: Vec<[u8; 32]> = Vec::new();
+        if let Some(last) = self.sync.last_queued() {
+            locator.push(last.to_byte_array());
+        }
+        locator.extend(
+            self.chain
+                .lock()
+                .locator()
+                .into_iter()
+                .map(ShareId::to_byte_array),
+        );
+        locator.truncate(wire::MAX_LOCATOR);
+        let request = SyncRequest::Ids {
+            locator,
+            max: wire::MAX_IDS_PER_REQUEST as u32,
+        };
+        let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+        self.sync.ids_inflight.insert(peer, id);
+    }
+
+    /// Continues an `Ids` exchange with `peer` while it has more and the queue has room.
+    fn continue_ids(&mut self, peer: PeerId) {
+        let more = self
+            .peers
+            .connected
+            .get(&peer)
+            .and_then(|p| p.status.as_ref())
+            .is_some_and(|s| s.work() > self.our_status().work());
+        if more {
+            self.request_ids(peer);
+        }
+    }
+
+    fn schedule_bodies(&mut self) {
+        let mut candidates: Vec<PeerId> = self
+            .peers
+            .connected
+            .iter()
+            .filter(|(_, p)| p.status.as_ref().is_some_and(|s| s.tip.is_some()))
+            .map(|(id, _)| *id)
+            .collect();
+        candidates.sort_by_key(|p| self.sync.inflight_to(p));
+        'outer: while self.sync.waiting() > 0 {
+            for peer in &candidates {
+                if self.sync.waiting() == 0 {
+                    break 'outer;
+                }
+                if self.sync.inflight_to(peer) >= PER_PEER {
+                    continue;
+                }
+                let batch = self.sync.next_batch();
+                let ids: Vec<[u8; 32]> = batch.iter().map(|i| i.to_byte_array()).collect();
+                let req = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_request(peer, SyncRequest::Shares(ids));
+                self.sync.bodies.insert(req, (*peer, batch));
+            }
+            if candidates
+                .iter()
+                .all(|p| self.sync.inflight_to(p) >= PER_PEER)
+            {
+                break;
+            }
+        }
+        self.publish_view();
+    }
+
+    fn on_sync(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => self.answer(peer, request, channel),
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => self.on_response(peer, request_id, response),
+            },
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                debug!(%peer, error = %error, "sync request failed");
+                if self.sync.ids_inflight.get(&peer) == Some(&request_id) {
+                    self.sync.ids_inflight.remove(&peer);
+                }
+                if let Some((_, ids)) = self.sync.bodies.remove(&request_id) {
+                    self.sync.retry(&ids);
+                    self.schedule_bodies();
+                }
+                if matches!(error, request_response::OutboundFailure::Io(_)) {
+                    self.punish(
+                        peer,
+                        Fault::Invalid,
+                        &format!("broken sync answer: {error}"),
+                    );
+                } else if !matches!(error, request_response::OutboundFailure::ConnectionClosed) {
+                    self.punish(
+                        peer,
+                        Fault::Unhelpful,
+                        &format!("sync request failed: {error}"),
+                    );
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                if matches!(error, request_response::InboundFailure::Io(_)) {
+                    self.punish(
+                        peer,
+                        Fault::Invalid,
+                        &format!("broken sync request: {error}"),
+                    );
+                }
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn answer(
+        &mut self,
+        peer: PeerId,
+        request: SyncRequest,
+        channel: ResponseChannel<SyncResponse>,
+    ) {
+        let response = {
+            let chain = self.chain.lock();
+            match request {
+                SyncRequest::Status => SyncResponse::Status(ChainStatus::new(
+                    chain.tip(),
+                    chain.height(),
+                    chain.chain_work(),
+                )),
+                SyncRequest::Ids { locator, max } => {
+                    let locator: Vec<ShareId> =
+                        locator.into_iter().map(ShareId::from_byte_array).collect();
+                    let max = (max as usize).min(wire::MAX_IDS_PER_REQUEST);
+                    let depth = 2 * chain.consensus().params().window_shares as usize + 12;
+                    let mut ids = chain.ids_after(&locator, usize::MAX);
+                    let matched = locator.iter().any(|id| chain.is_on_best_chain(id));
+                    if !matched && ids.len() > depth {
+                        ids.drain(..ids.len() - depth);
+                    }
+                    let more = ids.len() > max;
+                    ids.truncate(max);
+                    SyncResponse::Ids {
+                        ids: ids.into_iter().map(ShareId::to_byte_array).collect(),
+                        more,
+                    }
+                }
+                SyncRequest::Shares(ids) => SyncResponse::Shares(
+                    ids.into_iter()
+                        .filter_map(|id| {
+                            chain
+                                .get_share(&ShareId::from_byte_array(id))
+                                .ok()
+                                .flatten()
+                        })
+                        .map(|s| encode_share(&s))
+                        .collect(),
+                ),
+            }
+        };
+        if self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_response(channel, response)
+            .is_err()
+        {
+            debug!(%peer, "sync answer not sent: the peer left");
+        }
+    }
+
+    fn on_response(&mut self, peer: PeerId, request_id: OutboundRequestId, response: SyncResponse) {
+        match response {
+            SyncResponse::Status(status) => {
+                self.heard_status = true;
+                let ours = self.our_status();
+                let ahead = status.work() > ours.work()
+                    && status
+                        .tip()
+                        .is_some_and(|tip| !self.chain.lock().contains(&tip));
+                if let Some(p) = self.peers.connected.get_mut(&peer) {
+                    p.status = Some(status);
+                }
+                if ahead {
+                    self.request_ids(peer);
+                }
+                self.update_synced();
+            }
+            SyncResponse::Ids { ids, more } => {
+                if self.sync.ids_inflight.get(&peer) != Some(&request_id) {
+                    self.punish(peer, Fault::Invalid, "unsolicited ids");
+                    return;
+                }
+                self.sync.ids_inflight.remove(&peer);
+                let ids: Vec<ShareId> = ids.into_iter().map(ShareId::from_byte_array).collect();
+                let fresh = self.sync.last_queued().is_none();
+                if let Some(first) = ids.first().filter(|_| fresh) {
+                    self.sync.roots.insert(*first);
+                }
+                {
+                    let chain = self.chain.lock();
+                    self.sync
+                        .extend(ids.iter().copied(), |id| chain.contains(id));
+                }
+                if more {
+                    self.request_ids(peer);
+                }
+                self.schedule_bodies();
+                self.update_synced();
+            }
+            SyncResponse::Shares(shares) => {
+                let Some((from, asked)) = self.sync.bodies.remove(&request_id) else {
+                    self.punish(peer, Fault::Invalid, "unsolicited shares");
+                    return;
+                };
+                let roots: HashSet<ShareId> = asked
+                    .iter()
+                    .filter(|id| self.sync.roots.contains(id))
+                    .copied()
+                    .collect();
+                let job = ChainJob::Batch {
+                    peer: from,
+                    asked: asked.clone(),
+                    shares,
+                    roots,
+                };
+                self.sync.in_worker += 1;
+                // The worker queue is bounded and sync keeps at most PER_PEER batches per peer in
+                // flight, so this waits only when the worker is far behind.
+                if let Err(std_mpsc::TrySendError::Full(job)) = self.jobs.try_send(job) {
+                    let _ = self.jobs.send(job);
+                }
+                self.schedule_bodies();
+            }
+            SyncResponse::Refused(reason) => {
+                self.sync.ids_inflight.remove(&peer);
+                if let Some((_, ids)) = self.sync.bodies.remove(&request_id) {
+                    self.sync.retry(&ids);
+                }
+                self.punish(
+                    peer,
+                    Fault::Unhelpful,
+                    &format!("refused a sync request: {reason}"),
+                );
+            }
+        }
+    }
+
+    fn update_synced(&mut self) {
+        let caught_up = self.sync.outstanding() <= SLACK && self.sync.in_worker == 0;
+        let synced = if self.synced {
+            // Once synced, only a real gap (more than gossip's slack) counts as behind.
+            caught_up || self.sync.outstanding() <= SLACK
+        } else {
+            let heard = self.heard_status && self.sync.idle();
+            let alone = !self.expect_peers
+                || (self.peers.connected.is_empty() && self.started.elapsed() >= ALONE_AFTER);
+            (heard || alone) && caught_up
+        };
+        if synced != self.synced {
+            self.synced = synced;
+            let height = self.chain.lock().height();
+            if synced {
+                info!(
+                    ?height,
+                    fetched = self.sync.fetched,
+                    "sharechain synced with the network"
+                );
+            } else {
+                info!(
+                    ?height,
+                    missing = self.sync.outstanding(),
+                    "sharechain behind the network; syncing"
+                );
+            }
+            let _ = self.synced_tx.send(synced);
+        }
+        self.publish_view();
+    }
+
+    // ---- timers ----
+
+    fn every_second(&mut self) {
+        // Gossipsub scores catch what our own checks never see (oversized or unsigned messages).
+        let gossip = &self.swarm.behaviour().gossipsub;
+        let low: Vec<(PeerId, f64)> = self
+            .peers
+            .connected
+            .keys()
+            .filter_map(|p| gossip.peer_score(p).map(|s| (*p, s)))
+            .filter(|(_, s)| *s < BAN_GOSSIP_SCORE)
+            .collect();
+        for (peer, score) in low {
+            self.peers.ban(
+                peer,
+                &format!("gossipsub score {score:.0}: invalid messages"),
+            );
+            self.ban(
+                peer,
+                &format!("gossipsub score {score:.0}: invalid messages"),
+            );
+        }
+        let expired: Vec<ShareId> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.since.elapsed() > PENDING_FOR)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            if let Some(p) = self.pending.remove(&id) {
+                self.validate(&p.message_id, &p.source, MessageAcceptance::Ignore);
+            }
+        }
+        if self.peers.connected.is_empty() && self.bootstrapped {
+            // Lost every peer: find them again.
+            self.bootstrapped = false;
+        }
+        self.update_synced();
+    }
+
+    fn every_minute(&mut self) {
+        for peer in self.peers.tick(Instant::now()) {
+            self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+            info!(%peer, "ban over");
+        }
+        if let Err(e) = self.book.save() {
+            warn!(error = %e, "cannot save the remembered peers");
+        }
+    }
+
+    fn publish_view(&mut self) {
+        let gossip = &self.swarm.behaviour().gossipsub;
+        let peers = self.peers.views(|p| gossip.peer_score(p).unwrap_or(0.0));
+        let best_peer_height = self
+            .peers
+            .connected
+            .values()
+            .filter_map(|p| {
+                p.status
+                    .as_ref()
+                    .filter(|s| s.tip.is_some())
+                    .map(|s| s.height)
+            })
+            .max();
+        let state = if self.synced {
+            if self.peers.connected.is_empty() && self.expect_peers {
+                "alone"
+            } else {
+                "synced"
+            }
+        } else if self.sync.outstanding() > 0 {
+            "syncing"
+        } else {
+            "starting"
+        };
+        let listen: Vec<String> = self.swarm.listeners().map(ToString::to_string).collect();
+        let mut view = self
+            .view
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        view.listen = listen;
+        view.peers = peers;
+        view.banned = self.peers.ban_views(Instant::now());
+        view.sync.synced = self.synced;
+        view.sync.state = state.into();
+        view.sync.best_peer_height = best_peer_height;
+        view.sync.queued = self.sync.outstanding();
+        view.sync.fetched = self.sync.fetched;
+        view.gossip_accepted = self.gossip_accepted;
+        view.gossip_invalid = self.gossip_invalid;
+    }
+}

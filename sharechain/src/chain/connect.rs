@@ -1,0 +1,234 @@
+//! The accept path of [`ShareChain`]: the precheck and duplicate check, validate-and-connect,
+//! moving the tip (and the window with it), retrying orphans whose missing shares arrived, the
+//! [`ChainEvent`] of the change, and pruning on schedule.
+
+use std::collections::VecDeque;
+
+use otedama_proto::hash::ShareId;
+use otedama_proto::target::Work;
+use otedama_proto::uint::U256;
+
+use super::{Accepted, AddOutcome, ChainError, ChainEvent, ShareChain};
+use crate::codec::StoredShare;
+use crate::index::Entry;
+use crate::share::Share;
+use crate::store::ShareStore;
+use crate::validate::{self, Prechecked, RejectReason};
+use crate::window::Window;
+
+impl<S: ShareStore> ShareChain<S> {
+    /// Checks 3–12 plus the duplicate check.
+    pub(super) fn prechecks(&self, share: &Share, now: u64) -> Result<Prechecked, RejectReason> {
+        validate::check_identity(&self.consensus, share)?;
+        let id = share.id();
+        if self.index.contains(&id) || self.orphans.contains(&id) {
+            return Err(RejectReason::Duplicate);
+        }
+        validate::precheck(&self.consensus, share, id, now)
+    }
+
+    /// Connects orphans that waited for `id`, prunes, and reports.
+    pub(super) fn finish_add(
+        &mut self,
+        id: ShareId,
+        old_tip: Option<ShareId>,
+    ) -> Result<AddOutcome, ChainError> {
+        let mut connected = Vec::new();
+        let mut orphans_rejected = Vec::new();
+        let mut queue = VecDeque::from([id]);
+        while let Some(done) = queue.pop_front() {
+            for (oid, (oshare, opre)) in self.orphans.take_waiting_for(&done) {
+                let missing = self.missing_for(&oshare);
+                if !missing.is_empty() {
+                    self.orphans.insert(oid, (oshare, opre), &missing);
+                    continue;
+                }
+                match self.validate_and_connect(oshare, opre)? {
+                    Ok(()) => {
+                        connected.push(oid);
+                        queue.push_back(oid);
+                    }
+                    Err(reason) => orphans_rejected.push((oid, reason)),
+                }
+            }
+        }
+        let event = self.event_since(old_tip);
+        if let (Some(tip), Some(_)) = (self.tip, &event) {
+            self.staged.set_tip(tip);
+        }
+        self.maybe_prune()?;
+        Ok(AddOutcome::Accepted(Accepted {
+            id,
+            connected,
+            orphans_rejected,
+            event,
+        }))
+    }
+
+    pub(super) fn missing_for(&self, share: &Share) -> Vec<ShareId> {
+        let mut missing = Vec::new();
+        if !share.is_genesis() && !self.index.contains(&share.data.prev_share) {
+            missing.push(share.data.prev_share);
+        }
+        missing.extend(
+            share
+                .data
+                .uncles
+                .iter()
+                .filter(|u| !self.index.contains(u))
+                .copied(),
+        );
+        missing
+    }
+
+    /// Checks 14–18, then stores and indexes the share.
+    pub(super) fn validate_and_connect(
+        &mut self,
+        share: Share,
+        pre: Prechecked,
+    ) -> Result<Result<(), RejectReason>, ChainError> {
+        let (value, finder) = (share.coinbase.value, &share.data.payout_script);
+        let verdict = validate::contextual(&self.consensus, &self.index, &share, |parent, cap| {
+            self.payouts_with(parent, cap, value, finder)
+        });
+        if let Err(reason) = verdict {
+            return Ok(Err(reason));
+        }
+        self.connect(&share, &pre, false)?;
+        Ok(Ok(()))
+    }
+
+    /// What the index keeps of `share`. `stored_work` is used when the parent is not held.
+    pub(super) fn entry_for(
+        &mut self,
+        share: &Share,
+        pre: &Prechecked,
+        root: bool,
+        stored_work: Option<U256>,
+    ) -> Entry {
+        let p = self.consensus.params();
+        let script = self.index.scripts.intern(&share.data.payout_script);
+        let mut own_credit = pre.work;
+        let mut weight = pre.work;
+        let mut credits = vec![(script, U256::ZERO)];
+        for uncle in share.data.uncles.iter().filter_map(|u| self.index.get(u)) {
+            let includer = uncle
+                .work
+                .checked_mul_u64(u64::from(100 - p.uncle_credit_percent))
+                .expect("work < 2^128")
+                / U256::from_u64(100);
+            own_credit = own_credit + includer;
+            weight = weight + uncle.work;
+            credits.push((uncle.script, uncle.work - includer));
+        }
+        credits[0].1 = own_credit;
+        let parent = (!share.is_genesis()).then_some(share.data.prev_share);
+        let held_parent = parent.filter(|_| !root).and_then(|p| self.index.get(&p));
+        let chain_work = match held_parent {
+            Some(parent) => parent.chain_work + weight,
+            None => stored_work.unwrap_or(weight),
+        };
+        Entry {
+            id: pre.id,
+            parent,
+            height: share.data.height,
+            time: share.time(),
+            max_bits: share.data.max_bits,
+            coin_height: pre.coin_height,
+            script,
+            work: pre.work,
+            weight,
+            chain_work,
+            uncles: share.data.uncles.clone(),
+            credits,
+            root,
+        }
+    }
+
+    /// Stores and indexes a valid share and moves the tip if it is better.
+    pub(super) fn connect(
+        &mut self,
+        share: &Share,
+        pre: &Prechecked,
+        root: bool,
+    ) -> Result<(), ChainError> {
+        let entry = self.entry_for(share, pre, root, None);
+        let record = StoredShare {
+            share: share.clone(),
+            root,
+            chain_work: Work::from_u256(entry.chain_work),
+        };
+        self.staged.put(&mut self.store, pre.id, record)?;
+        let better = match self.tip.and_then(|t| self.index.get(&t)) {
+            None => true,
+            Some(tip) => entry.better_than(tip),
+        };
+        let extends_tip = entry.parent.is_some() && entry.parent == self.tip;
+        self.index.insert(entry);
+        if better {
+            if extends_tip {
+                self.window.advance(&self.index, &pre.id);
+            } else {
+                let limit = self.consensus.params().window_shares as usize;
+                self.window = Window::build(&self.index, Some(&pre.id), limit);
+            }
+            self.tip = Some(pre.id);
+        }
+        Ok(())
+    }
+
+    /// The event that takes the best chain from `old` to the current tip.
+    fn event_since(&self, old: Option<ShareId>) -> Option<ChainEvent> {
+        let new = self.tip?;
+        if old == Some(new) {
+            return None;
+        }
+        let height = self.index.get(&new).expect("tip is held").height;
+        let mut added = Vec::new();
+        let mut removed = Vec::new();
+        let mut a = old.and_then(|o| self.index.get(&o));
+        let mut b = self.index.get(&new);
+        // Step the higher side back until both meet (or one runs off the held chain).
+        while let Some(eb) = b {
+            match a {
+                Some(ea) if ea.id == eb.id => break,
+                Some(ea) if ea.height >= eb.height => {
+                    removed.push(ea.id);
+                    a = self.index.parent(ea);
+                }
+                _ => {
+                    added.push(eb.id);
+                    b = self.index.parent(eb);
+                }
+            }
+        }
+        while let Some(ea) = a.filter(|_| b.is_none()) {
+            removed.push(ea.id);
+            a = self.index.parent(ea);
+        }
+        added.reverse();
+        match old {
+            Some(old_tip) if !removed.is_empty() => Some(ChainEvent::Reorg {
+                old_tip,
+                new_tip: new,
+                height,
+                removed,
+                added,
+            }),
+            _ => Some(ChainEvent::NewTip {
+                tip: new,
+                height,
+                added,
+            }),
+        }
+    }
+
+    /// Prunes when the tip has risen `prune_interval` since the last time.
+    fn maybe_prune(&mut self) -> Result<(), ChainError> {
+        let h = self.height().unwrap_or(0);
+        if h >= self.last_prune + self.config.prune_interval {
+            self.prune()?;
+        }
+        Ok(())
+    }
+}

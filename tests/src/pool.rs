@@ -1,0 +1,250 @@
+//! Several `otedama node` processes forming a pool on loopback, for the network tests: each with
+//! its own data directory and free ports, started with bootstrap addresses, restartable with its
+//! data directory, and queried through its API.
+
+use crate::{binary, free_addr, get_json, Process};
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How to reach the coin daemon all nodes share.
+#[derive(Debug, Clone)]
+pub struct Daemon {
+    /// Its RPC URL.
+    pub url: String,
+    /// RPC user.
+    pub user: String,
+    /// RPC password.
+    pub password: String,
+}
+
+/// One node process of a test pool.
+#[derive(Debug)]
+pub struct PoolNode {
+    /// Its name in logs.
+    pub name: String,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    /// Its API.
+    pub api: SocketAddr,
+    /// Its Stratum port.
+    pub stratum: SocketAddr,
+    /// Its peer-to-peer port (kept across restarts).
+    pub p2p_port: u16,
+    base: PathBuf,
+    daemon: Daemon,
+    process: Option<Process>,
+    starts: u32,
+}
+
+impl PoolNode {
+    /// Starts a node named `name` under `base`, dialling `bootstrap` first.
+    pub fn start(name: &str, base: &Path, daemon: &Daemon, bootstrap: &[String]) -> Result<Self> {
+        let mut node = PoolNode {
+            name: name.to_owned(),
+            data_dir: base.join(name),
+            api: free_addr()?,
+            stratum: free_addr()?,
+            p2p_port: free_addr()?.port(),
+            base: base.to_owned(),
+            daemon: daemon.clone(),
+            process: None,
+            starts: 0,
+        };
+        node.launch(bootstrap)?;
+        Ok(node)
+    }
+
+    fn launch(&mut self, bootstrap: &[String]) -> Result<()> {
+        let mut args: Vec<String> = vec![
+            "node".into(),
+            "--coin".into(),
+            "litecoin".into(),
+            "--network".into(),
+            "regtest".into(),
+            "--data-dir".into(),
+            self.data_dir.to_str().context("utf-8 path")?.into(),
+            "--daemon-url".into(),
+            self.daemon.url.clone(),
+            "--daemon-user".into(),
+            self.daemon.user.clone(),
+            "--daemon-password".into(),
+            self.daemon.password.clone(),
+            "--stratum".into(),
+            self.stratum.to_string(),
+            "--api".into(),
+            self.api.to_string(),
+            "--p2p".into(),
+            format!("/ip4/127.0.0.1/tcp/{}", self.p2p_port),
+        ];
+        for b in bootstrap {
+            args.push("--bootstrap".into());
+            args.push(b.clone());
+        }
+        self.starts += 1;
+        let log = self.base.join(format!("{}-{}.log", self.name, self.starts));
+        self.process = Some(Process::start(&binary("otedama")?, &args, &log)?);
+        Ok(())
+    }
+
+    /// Stops the node (SIGTERM, then kill after 10 s).
+    pub fn stop(&mut self) {
+        if let Some(mut p) = self.process.take() {
+            p.stop(Duration::from_secs(10));
+        }
+    }
+
+    /// Starts it again with its data directory.
+    pub fn restart(&mut self, bootstrap: &[String]) -> Result<()> {
+        self.stop();
+        self.launch(bootstrap)
+    }
+
+    /// Its log (the current run's).
+    pub fn log_text(&self) -> String {
+        self.process
+            .as_ref()
+            .map(Process::log_text)
+            .unwrap_or_default()
+    }
+
+    /// `GET /api/v1/status`.
+    pub fn status(&self) -> Result<Value> {
+        get_json(self.api, "/api/v1/status")
+    }
+
+    /// `GET /api/v1/peers`.
+    pub fn peers(&self) -> Result<Value> {
+        get_json(self.api, "/api/v1/peers")
+    }
+
+    /// `GET /api/v1/payouts`.
+    pub fn payouts(&self) -> Result<Value> {
+        get_json(self.api, "/api/v1/payouts")
+    }
+
+    /// Polls the status until `check` holds, or fails after `limit` with the last status and the
+    /// log's tail.
+    pub fn wait(
+        &self,
+        limit: Duration,
+        what: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> Result<Value> {
+        let started = Instant::now();
+        let mut last = Value::Null;
+        loop {
+            if let Ok(s) = self.status() {
+                if check(&s) {
+                    return Ok(s);
+                }
+                last = s;
+            }
+            if started.elapsed() > limit {
+                let log = self.log_text();
+                let tail: String = log
+                    .lines()
+                    .rev()
+                    .take(30)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                bail!(
+                    "{}: timed out after {limit:?} waiting for {what}; last status {last}\n--- log tail ---\n{tail}",
+                    self.name
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Its full peer address (`/ip4/…/tcp/…/p2p/…`), once the API answers.
+    pub fn multiaddr(&self) -> Result<String> {
+        let s = self.wait(Duration::from_secs(60), "the API and a peer id", |s| {
+            s["peer_id"].is_string()
+        })?;
+        Ok(format!(
+            "/ip4/127.0.0.1/tcp/{}/p2p/{}",
+            self.p2p_port,
+            s["peer_id"].as_str().unwrap_or_default()
+        ))
+    }
+
+    /// Starts a one-thread scrypt miner on this node paying `address`.
+    pub fn miner(&self, name: &str, address: &str) -> Result<Process> {
+        let args: Vec<String> = [
+            "--url",
+            &format!("stratum+tcp://{}", self.stratum),
+            "--user",
+            address,
+            "--algo",
+            "scrypt",
+            "--threads",
+            "1",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        Process::start(
+            &binary("otedama-miner")?,
+            &args,
+            &self.base.join(format!("{name}.log")),
+        )
+    }
+}
+
+impl Drop for PoolNode {
+    fn drop(&mut self) {
+        // Process's own Drop kills it; a SIGTERM first lets the node flush and save its peers.
+        self.stop();
+    }
+}
+
+/// The tip of a status (`null` when empty).
+pub fn tip(status: &Value) -> Option<String> {
+    status["tip"].as_str().map(str::to_owned)
+}
+
+/// Waits until every node reports the same non-empty tip, and returns it.
+pub fn wait_converged(nodes: &[&PoolNode], limit: Duration) -> Result<String> {
+    let started = Instant::now();
+    loop {
+        let tips: Vec<Option<String>> = nodes
+            .iter()
+            .map(|n| n.status().ok().as_ref().and_then(tip))
+            .collect();
+        if let Some(Some(first)) = tips.first() {
+            if tips.iter().all(|t| t.as_deref() == Some(first.as_str())) {
+                return Ok(first.clone());
+            }
+        }
+        if started.elapsed() > limit {
+            let summary: Vec<String> = nodes
+                .iter()
+                .zip(&tips)
+                .map(|(n, t)| format!("{}: {t:?}", n.name))
+                .collect();
+            bail!(
+                "nodes did not converge in {limit:?}: {}",
+                summary.join(", ")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A Litecoin regtest P2WPKH address whose key hash is 20 × `byte`.
+pub fn regtest_address(byte: u8) -> String {
+    let mut script = vec![0x00, 0x14];
+    script.extend_from_slice(&[byte; 20]);
+    otedama_proto::address::PayoutAddress::from_script(
+        &bitcoin::ScriptBuf::from_bytes(script),
+        otedama_proto::chain::Coin::Litecoin,
+        otedama_proto::chain::Network::Regtest,
+    )
+    .expect("P2WPKH has an address")
+}
