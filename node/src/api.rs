@@ -87,6 +87,10 @@ pub struct PeersView {
     pub peers: Vec<crate::p2p::PeerView>,
     /// Banned peers and why.
     pub banned: Vec<crate::p2p::BanView>,
+    /// Shares received by gossip and accepted since start.
+    pub gossip_accepted: u64,
+    /// Shares received by gossip and rejected as invalid since start.
+    pub gossip_invalid: u64,
 }
 
 /// The API's routes over `source`.

@@ -235,6 +235,8 @@ impl ApiSource for NodeApi {
         PeersView {
             peers: net.peers,
             banned: net.banned,
+            gossip_accepted: net.gossip_accepted,
+            gossip_invalid: net.gossip_invalid,
         }
     }
 

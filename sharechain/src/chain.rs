@@ -205,6 +205,16 @@ impl<S: ShareStore> ShareChain<S> {
         self.index.contains(id)
     }
 
+    /// The ids of every held share (not orphans), in no particular order.
+    pub fn held_ids(&self) -> Vec<ShareId> {
+        self.index.ids().copied().collect()
+    }
+
+    /// Whether `id` is held or waits in the orphan pool: a share there is not worth fetching.
+    pub fn knows(&self, id: &ShareId) -> bool {
+        self.index.contains(id) || self.orphans.contains(id)
+    }
+
     /// How many shares are held (not counting orphans).
     pub fn len(&self) -> usize {
         self.index.len()

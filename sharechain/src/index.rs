@@ -139,6 +139,10 @@ impl Index {
         self.entries.contains_key(id)
     }
 
+    pub fn ids(&self) -> impl Iterator<Item = &ShareId> + '_ {
+        self.entries.keys()
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -119,6 +119,9 @@ impl RegtestDaemon {
                 "-printtoconsole=0",
                 "-fallbackfee=0.0001",
                 "-whitelist=127.0.0.1",
+                // Several nodes long-poll one daemon in the network tests.
+                "-rpcthreads=16",
+                "-rpcworkqueue=256",
             ])
             .arg(format!("-rpcuser={RPC_USER}"))
             .arg(format!("-rpcpassword={RPC_PASSWORD}"))

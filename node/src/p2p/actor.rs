@@ -31,8 +31,11 @@ const TARGET_PEERS: usize = 8;
 const ALONE_AFTER: Duration = Duration::from_secs(20);
 /// How long a gossiped share waits for its parent before it is dropped unforwarded.
 const PENDING_FOR: Duration = Duration::from_secs(10);
-/// Sync depth: how many shares below a peer's tip a fresh node fetches (`2·N + 12`).
+/// Jobs queued for the chain worker, and results queued back.
 const JOB_QUEUE: usize = 64;
+/// How long a starting node waits for every connected peer's status before it decides it is
+/// synced with those that answered.
+const STATUS_GRACE: Duration = Duration::from_secs(5);
 
 fn unix_now() -> u64 {
     SystemTime::now()
@@ -130,7 +133,10 @@ impl Actor {
         self.dial_known();
         let mut second = tokio::time::interval(Duration::from_secs(1));
         let mut status_round = tokio::time::interval(Duration::from_secs(10));
-        let mut discovery = tokio::time::interval(Duration::from_secs(30));
+        let mut discovery = tokio::time::interval_at(
+            tokio::time::Instant::now() + Duration::from_secs(30),
+            Duration::from_secs(30),
+        );
         let mut minute = tokio::time::interval(Duration::from_secs(60));
         loop {
             tokio::select! {
@@ -397,7 +403,9 @@ impl Actor {
                 peer,
                 accepted,
                 not_sent,
+                skipped,
                 waiting,
+                missing,
                 fault,
             } => {
                 self.sync.in_worker = self.sync.in_worker.saturating_sub(1);
@@ -405,13 +413,14 @@ impl Actor {
                 self.release_pending(&accepted);
                 self.sync.done(&accepted);
                 self.sync.done(&waiting);
+                self.sync.done(&skipped);
                 if let Some(reason) = fault {
                     self.punish(peer, Fault::Invalid, &reason);
-                    self.sync.retry(&not_sent);
-                } else if !not_sent.is_empty() {
-                    self.punish(peer, Fault::Unhelpful, "did not send shares it announced");
-                    self.sync.retry(&not_sent);
                 }
+                // Shares it did not send (pruned, or it lied) go to another peer, a few times.
+                self.sync.retry(&not_sent);
+                // Uncles off the best chain are not in any `Ids` answer: fetch them by id.
+                self.queue_missing(missing);
                 self.schedule_bodies();
                 self.continue_ids(peer);
                 self.update_synced();
@@ -438,6 +447,7 @@ impl Actor {
                 }
             }
             Verdict::Waiting { id, missing } => {
+                self.queue_missing(missing.clone());
                 debug!(share = %id, missing = missing.len(), from = %source, "gossiped share waits for its parent");
                 self.pending.insert(
                     id,
@@ -464,6 +474,18 @@ impl Actor {
                 }
             }
         }
+    }
+
+    /// Queues shares that held shares wait for (parents, uncles) to be fetched by id.
+    fn queue_missing(&mut self, missing: Vec<ShareId>) {
+        if missing.is_empty() {
+            return;
+        }
+        {
+            let chain = self.chain.lock();
+            self.sync.extend(missing, |id| chain.knows(id));
+        }
+        self.schedule_bodies();
     }
 
     /// Forwards gossiped shares that were waiting and are now accepted.
@@ -500,6 +522,14 @@ impl Actor {
     fn our_status(&self) -> ChainStatus {
         let chain = self.chain.lock();
         ChainStatus::new(chain.tip(), chain.height(), chain.chain_work())
+    }
+
+    /// Whether a peer with `status` has a best chain this node lacks, with more work.
+    fn is_ahead(&self, status: &ChainStatus) -> bool {
+        status.work() > self.our_status().work()
+            && status
+                .tip()
+                .is_some_and(|tip| !self.chain.lock().contains(&tip))
     }
 
     fn ask_status(&mut self, peer: PeerId) {
@@ -547,8 +577,8 @@ impl Actor {
             .peers
             .connected
             .get(&peer)
-            .and_then(|p| p.status.as_ref())
-            .is_some_and(|s| s.work() > self.our_status().work());
+            .and_then(|p| p.status.clone())
+            .is_some_and(|s| self.is_ahead(&s));
         if more {
             self.request_ids(peer);
         }
@@ -559,7 +589,11 @@ impl Actor {
             .peers
             .connected
             .iter()
-            .filter(|(_, p)| p.status.as_ref().is_some_and(|s| s.tip.is_some()))
+            .filter(|(_, p)| {
+                p.status
+                    .as_ref()
+                    .is_some_and(|s| s.tip.is_some() && s.work() >= self.sync.source_work)
+            })
             .map(|(id, _)| *id)
             .collect();
         candidates.sort_by_key(|p| self.sync.inflight_to(p));
@@ -615,22 +649,31 @@ impl Actor {
                     self.sync.retry(&ids);
                     self.schedule_bodies();
                 }
-                if matches!(error, request_response::OutboundFailure::Io(_)) {
-                    self.punish(
-                        peer,
-                        Fault::Invalid,
-                        &format!("broken sync answer: {error}"),
-                    );
-                } else if !matches!(error, request_response::OutboundFailure::ConnectionClosed) {
-                    self.punish(
+                match &error {
+                    request_response::OutboundFailure::Io(e)
+                        if e.kind() == std::io::ErrorKind::InvalidData =>
+                    {
+                        self.punish(
+                            peer,
+                            Fault::Invalid,
+                            &format!("broken sync answer: {error}"),
+                        );
+                    }
+                    // A peer of another chain (or another implementation) without our sync
+                    // protocol: not a fault; it is simply not used for sync.
+                    request_response::OutboundFailure::UnsupportedProtocols
+                    | request_response::OutboundFailure::ConnectionClosed
+                    | request_response::OutboundFailure::DialFailure => {}
+                    _ => self.punish(
                         peer,
                         Fault::Unhelpful,
                         &format!("sync request failed: {error}"),
-                    );
+                    ),
                 }
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
-                if matches!(error, request_response::InboundFailure::Io(_)) {
+                if matches!(&error, request_response::InboundFailure::Io(e) if e.kind() == std::io::ErrorKind::InvalidData)
+                {
                     self.punish(
                         peer,
                         Fault::Invalid,
@@ -701,11 +744,7 @@ impl Actor {
         match response {
             SyncResponse::Status(status) => {
                 self.heard_status = true;
-                let ours = self.our_status();
-                let ahead = status.work() > ours.work()
-                    && status
-                        .tip()
-                        .is_some_and(|tip| !self.chain.lock().contains(&tip));
+                let ahead = self.is_ahead(&status);
                 if let Some(p) = self.peers.connected.get_mut(&peer) {
                     p.status = Some(status);
                 }
@@ -720,6 +759,19 @@ impl Actor {
                     return;
                 }
                 self.sync.ids_inflight.remove(&peer);
+                if let Some(work) = self
+                    .peers
+                    .connected
+                    .get(&peer)
+                    .and_then(|p| p.status.as_ref())
+                    .map(ChainStatus::work)
+                {
+                    // Bodies are asked of peers with at least as much work as the one that
+                    // announced them.
+                    if self.sync.idle_bodies() || work < self.sync.source_work {
+                        self.sync.source_work = work;
+                    }
+                }
                 let ids: Vec<ShareId> = ids.into_iter().map(ShareId::from_byte_array).collect();
                 let fresh = self.sync.last_queued().is_none();
                 if let Some(first) = ids.first().filter(|_| fresh) {
@@ -727,8 +779,7 @@ impl Actor {
                 }
                 {
                     let chain = self.chain.lock();
-                    self.sync
-                        .extend(ids.iter().copied(), |id| chain.contains(id));
+                    self.sync.extend(ids.iter().copied(), |id| chain.knows(id));
                 }
                 if more {
                     self.request_ids(peer);
@@ -761,7 +812,9 @@ impl Actor {
                 self.schedule_bodies();
             }
             SyncResponse::Refused(reason) => {
-                self.sync.ids_inflight.remove(&peer);
+                if self.sync.ids_inflight.get(&peer) == Some(&request_id) {
+                    self.sync.ids_inflight.remove(&peer);
+                }
                 if let Some((_, ids)) = self.sync.bodies.remove(&request_id) {
                     self.sync.retry(&ids);
                 }
@@ -775,15 +828,27 @@ impl Actor {
     }
 
     fn update_synced(&mut self) {
-        let caught_up = self.sync.outstanding() <= SLACK && self.sync.in_worker == 0;
+        self.sync.reconcile();
+        let caught_up = self.sync.outstanding() <= SLACK;
         let synced = if self.synced {
             // Once synced, only a real gap (more than gossip's slack) counts as behind.
-            caught_up || self.sync.outstanding() <= SLACK
+            caught_up
         } else {
-            let heard = self.heard_status && self.sync.idle();
+            let statuses: Vec<Option<ChainStatus>> = self
+                .peers
+                .connected
+                .values()
+                .map(|p| p.status.clone())
+                .collect();
+            let all_answered = statuses.iter().all(Option::is_some);
+            let behind = statuses.iter().flatten().any(|s| self.is_ahead(s));
+            let heard = self.heard_status
+                && (all_answered || self.started.elapsed() >= STATUS_GRACE)
+                && !behind
+                && self.sync.idle();
             let alone = !self.expect_peers
                 || (self.peers.connected.is_empty() && self.started.elapsed() >= ALONE_AFTER);
-            (heard || alone) && caught_up
+            (heard || alone) && caught_up && self.sync.in_worker == 0
         };
         if synced != self.synced {
             self.synced = synced;
@@ -848,7 +913,9 @@ impl Actor {
 
     fn every_minute(&mut self) {
         for peer in self.peers.tick(Instant::now()) {
-            self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+            let behaviour = self.swarm.behaviour_mut();
+            behaviour.blocked.unblock_peer(peer);
+            behaviour.gossipsub.remove_blacklisted_peer(&peer);
             info!(%peer, "ban over");
         }
         if let Err(e) = self.book.save() {

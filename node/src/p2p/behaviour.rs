@@ -158,7 +158,7 @@ pub fn behaviour(key: &Keypair, consensus: &ConsensusId, agent: &str) -> Result<
         .heartbeat_interval(Duration::from_millis(700))
         .max_transmit_size(64 * 1024)
         .max_transmit_size_for_topic(wire::MAX_GOSSIP_BYTES, topic.hash())
-        .history_length(10)
+        .history_length(18)
         .history_gossip(5)
         .build()
         .map_err(|e| anyhow::anyhow!("gossipsub configuration: {e}"))?;

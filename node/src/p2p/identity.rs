@@ -124,7 +124,7 @@ impl PeerBook {
                 .filter_map(|a| a.parse().ok())
                 .take(MAX_ADDRS)
                 .collect();
-            if !addrs.is_empty() {
+            if !addrs.is_empty() && book.peers.len() < MAX_REMEMBERED {
                 book.peers.insert(id, (addrs, peer.last_seen));
             }
         }

@@ -33,6 +33,9 @@ pub struct SyncQueue {
     pub in_worker: usize,
     /// Shares accepted through sync.
     pub fetched: u64,
+    /// The work of the peer whose ids are being fetched: bodies are asked only of peers with at
+    /// least this much.
+    pub source_work: otedama_proto::target::Work,
 }
 
 impl SyncQueue {
@@ -101,6 +104,28 @@ impl SyncQueue {
     /// Whether nothing is queued, in flight or in the worker.
     pub fn idle(&self) -> bool {
         self.queued.is_empty() && self.ids_inflight.is_empty() && self.in_worker == 0
+    }
+
+    /// Whether no `Shares` request is in flight and none waits.
+    pub fn idle_bodies(&self) -> bool {
+        self.bodies.is_empty() && self.wanted.is_empty()
+    }
+
+    /// Drops queued ids that are neither waiting nor in flight (lost track of, e.g. when the
+    /// worker stopped a batch); the next status round finds them again if they matter.
+    pub fn reconcile(&mut self) {
+        if self.in_worker > 0 || self.queued.len() == self.wanted.len() {
+            return;
+        }
+        let live: HashSet<ShareId> = self
+            .wanted
+            .iter()
+            .chain(self.bodies.values().flat_map(|(_, ids)| ids.iter()))
+            .copied()
+            .collect();
+        self.queued.retain(|id| live.contains(id));
+        self.tries.retain(|id, _| live.contains(id));
+        self.roots.retain(|id| live.contains(id));
     }
 
     /// Forgets `peer`'s requests (it left); their ids go back in the queue.

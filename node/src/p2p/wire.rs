@@ -209,7 +209,8 @@ pub fn decode<T: Decode<()>>(bytes: &[u8], limit: usize) -> Result<T, WireError>
             limit,
         });
     }
-    // Every length prefix inside is bounded by the input's length, which is bounded above.
+    // bincode refuses any length prefix that would read past this limit, so no decode allocates
+    // more than the largest response.
     let config = CONFIG.with_limit::<{ MAX_RESPONSE_BYTES }>();
     let (value, read) =
         bincode::decode_from_slice(bytes, config).map_err(|e| WireError::Decode(e.to_string()))?;

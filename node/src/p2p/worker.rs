@@ -51,7 +51,7 @@ pub enum Verdict {
         id: ShareId,
         /// Orphans it let in.
         connected: Vec<ShareId>,
-        /// Orphans found invalid once it arrived.
+        /// Orphans found invalid (a fault of their sender) once it arrived.
         orphans_rejected: Vec<ShareId>,
     },
     /// Valid so far; waits for these shares.
@@ -88,10 +88,15 @@ pub enum ChainDone {
         peer: PeerId,
         /// Shares accepted (with the orphans they connected).
         accepted: Vec<ShareId>,
-        /// Asked-for ids the peer did not send.
+        /// Asked-for ids not taken from this answer (not sent, or after a fault): fetch again.
         not_sent: Vec<ShareId>,
+        /// Ids sent but not taken for a reason that is no fault (already held, too far in the
+        /// future): sync is done with them.
+        skipped: Vec<ShareId>,
         /// Shares still waiting for a missing share.
         waiting: Vec<ShareId>,
+        /// What they wait for (parents or uncles not held): to fetch.
+        missing: Vec<ShareId>,
         /// The first fault the peer committed, if any.
         fault: Option<String>,
     },
@@ -178,6 +183,7 @@ fn gossip(chain: &SharedChain, tip_changed: &Notify, bytes: &[u8]) -> Result<Ver
                 orphans_rejected: accepted
                     .orphans_rejected
                     .into_iter()
+                    .filter(|(_, reason)| reason.is_fault())
                     .map(|(id, _)| id)
                     .collect(),
             }
@@ -202,6 +208,9 @@ fn batch(
     let mut sent = HashSet::new();
     let mut accepted = Vec::new();
     let mut waiting = Vec::new();
+    let mut missing = Vec::new();
+    let mut skipped = Vec::new();
+    let mut taken = HashSet::new();
     let mut fault = None;
     let mut moved = false;
     let now = now();
@@ -227,19 +236,26 @@ fn batch(
             guard.add(share, now)?
         };
         drop(guard);
+        if !matches!(&outcome, AddOutcome::Rejected(r) if r.is_fault()) {
+            taken.insert(id);
+        }
         match outcome {
             AddOutcome::Accepted(a) => {
                 moved |= a.event.is_some();
                 accepted.push(id);
                 accepted.extend(a.connected);
             }
-            AddOutcome::WaitingForParent(_) => waiting.push(id),
+            AddOutcome::WaitingForParent(m) => {
+                waiting.push(id);
+                missing.extend(m);
+            }
             AddOutcome::Rejected(reason) if reason.is_fault() => {
                 fault = Some(format!("invalid share {id} in a sync answer: {reason:?}"));
                 break;
             }
             AddOutcome::Rejected(reason) => {
                 debug!(share = %id, ?reason, "synced share not taken");
+                skipped.push(id);
             }
         }
     }
@@ -249,14 +265,16 @@ fn batch(
     }
     let not_sent = asked
         .iter()
-        .filter(|id| !sent.contains(id))
+        .filter(|id| !taken.contains(id))
         .copied()
         .collect();
     Ok(ChainDone::Batch {
         peer,
         accepted,
         not_sent,
+        skipped,
         waiting,
+        missing,
         fault,
     })
 }
