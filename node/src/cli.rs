@@ -102,6 +102,10 @@ pub struct StatusCommand {
     /// Seconds to wait for the node to answer
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     pub timeout: u64,
+
+    /// Print the connected and banned peers (`/api/v1/peers`) instead of the status
+    #[arg(long)]
+    pub peers: bool,
 }
 
 /// `otedama devnet`.

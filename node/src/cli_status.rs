@@ -1,4 +1,5 @@
-//! `otedama status`: `GET /api/v1/status` from a running node and print the JSON readably.
+//! `otedama status`: `GET /api/v1/status` (or `/api/v1/peers` with `--peers`) from a running
+//! node and print the JSON readably.
 //!
 //! One request, so plain HTTP/1.0 over a `std` socket is enough: the node closes the connection
 //! after the body, and HTTP/1.0 rules out chunked bodies.
@@ -15,7 +16,12 @@ const MAX_RESPONSE: u64 = 1 << 20;
 /// Runs `otedama status`.
 pub fn run(command: &StatusCommand) -> Result<()> {
     let timeout = Duration::from_secs(command.timeout.max(1));
-    let body = http_get(&command.api, "/api/v1/status", timeout)?;
+    let path = if command.peers {
+        "/api/v1/peers"
+    } else {
+        "/api/v1/status"
+    };
+    let body = http_get(&command.api, path, timeout)?;
     let json: serde_json::Value = serde_json::from_slice(&body).with_context(|| {
         format!(
             "the answer from {} is not JSON: {}",

@@ -1,7 +1,7 @@
 //! The actor that owns the swarm: one event loop over swarm events, commands from the node,
 //! finished chain-worker jobs and timers. See `docs/protocol.md` for what each message means.
 
-use super::behaviour::{Behaviour, BehaviourEvent};
+use super::behaviour::{Behaviour, BehaviourEvent, SyncCall};
 use super::identity::{split_peer_addr, PeerBook};
 use super::peers::{Fault, PeerTable, BAN_GOSSIP_SCORE};
 use super::sync::{SyncQueue, PER_PEER, QUEUE_AHEAD, SLACK};
@@ -536,7 +536,7 @@ impl Actor {
         self.swarm
             .behaviour_mut()
             .sync
-            .send_request(&peer, SyncRequest::Status);
+            .send_request(&peer, SyncCall::Request(SyncRequest::Status));
     }
 
     fn ask_status_all(&mut self) {
@@ -567,7 +567,11 @@ impl Actor {
             locator,
             max: wire::MAX_IDS_PER_REQUEST as u32,
         };
-        let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_request(&peer, SyncCall::Request(request));
         self.sync.ids_inflight.insert(peer, id);
     }
 
@@ -611,7 +615,7 @@ impl Actor {
                     .swarm
                     .behaviour_mut()
                     .sync
-                    .send_request(peer, SyncRequest::Shares(ids));
+                    .send_request(peer, SyncCall::Request(SyncRequest::Shares(ids)));
                 self.sync.bodies.insert(req, (*peer, batch));
             }
             if candidates
@@ -624,12 +628,31 @@ impl Actor {
         self.publish_view();
     }
 
-    fn on_sync(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
+    fn on_sync(&mut self, event: request_response::Event<SyncCall, SyncResponse>) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
                 request_response::Message::Request {
-                    request, channel, ..
+                    request: SyncCall::Request(request),
+                    channel,
+                    ..
                 } => self.answer(peer, request, channel),
+                request_response::Message::Request {
+                    request: SyncCall::Malformed(reason),
+                    channel,
+                    ..
+                } => {
+                    self.punish(
+                        peer,
+                        Fault::Invalid,
+                        &format!("malformed sync request: {reason}"),
+                    );
+                    let refusal = SyncResponse::Refused(reason.chars().take(200).collect());
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_response(channel, refusal);
+                }
                 request_response::Message::Response {
                     request_id,
                     response,

@@ -45,6 +45,17 @@ pub struct Behaviour {
 #[derive(Debug, Clone, Default)]
 pub struct SyncCodec;
 
+/// A sync request as the codec reads it: well-formed, or why not. A malformed request reaches the
+/// actor (rather than failing the stream, which libp2p would not attribute to the peer), so that
+/// its sender is punished and answered with a refusal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncCall {
+    /// A request within the protocol's limits.
+    Request(SyncRequest),
+    /// Bytes that are not one, and why.
+    Malformed(String),
+}
+
 async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, limit: usize) -> io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     io.read_exact(&mut len).await?;
@@ -75,15 +86,24 @@ fn invalid(e: wire::WireError) -> io::Error {
 #[async_trait::async_trait]
 impl request_response::Codec for SyncCodec {
     type Protocol = StreamProtocol;
-    type Request = SyncRequest;
+    type Request = SyncCall;
     type Response = SyncResponse;
 
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<SyncRequest>
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<SyncCall>
     where
         T: AsyncRead + Unpin + Send,
     {
-        let bytes = read_frame(io, wire::MAX_REQUEST_BYTES).await?;
-        wire::decode_request(&bytes).map_err(invalid)
+        let bytes = match read_frame(io, wire::MAX_REQUEST_BYTES).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                return Ok(SyncCall::Malformed(e.to_string()))
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(match wire::decode_request(&bytes) {
+            Ok(request) => SyncCall::Request(request),
+            Err(e) => SyncCall::Malformed(e.to_string()),
+        })
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<SyncResponse>
@@ -98,12 +118,18 @@ impl request_response::Codec for SyncCodec {
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        req: SyncRequest,
+        req: SyncCall,
     ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &wire::encode(&req)).await
+        match req {
+            SyncCall::Request(req) => write_frame(io, &wire::encode(&req)).await,
+            SyncCall::Malformed(_) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a malformed request is never sent",
+            )),
+        }
     }
 
     async fn write_response<T>(
@@ -136,7 +162,8 @@ fn score_params(
         mesh_message_deliveries_weight: 0.0,
         mesh_failure_penalty_weight: 0.0,
         invalid_message_deliveries_weight: -100.0,
-        invalid_message_deliveries_decay: 0.9,
+        // Slow decay: a peer stays below the ban line long enough for the actor's check.
+        invalid_message_deliveries_decay: 0.99,
         ..gossipsub::TopicScoreParams::default()
     };
     let params = gossipsub::PeerScoreParams {
