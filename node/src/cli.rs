@@ -116,10 +116,14 @@ pub struct StatusCommand {
     regtest addresses; prints the API address, then blocks found, shares and payouts every few \
     seconds. Ctrl-C stops everything it started. A temporary data directory is removed on exit \
     unless --keep is given; a --data-dir you name is never removed.\n\nExample:\n  \
-    otedama devnet --miners 2 --threads 1"
+    otedama devnet --nodes 2 --miners 2 --threads 1"
 )]
 pub struct DevnetCommand {
-    /// Number of CPU miners, each with its own payout address
+    /// Number of Otedama nodes, joined over the peer-to-peer network (the first is the bootstrap)
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub nodes: u32,
+
+    /// Number of CPU miners, each with its own payout address, spread over the nodes
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=8))]
     pub miners: u32,
 
@@ -143,11 +147,11 @@ pub struct DevnetCommand {
     #[arg(long, value_name = "PATH", default_value = "litecoind")]
     pub litecoind: PathBuf,
 
-    /// Where the node's HTTP API listens
+    /// Where the first node's HTTP API listens
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:0")]
     pub api: String,
 
-    /// Where the node's Stratum server listens (point your own miners here too)
+    /// Where the first node's Stratum server listens (point your own miners here too)
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:0")]
     pub stratum: String,
 }

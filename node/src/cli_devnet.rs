@@ -1,6 +1,7 @@
-//! `otedama devnet`: the local demonstration network. Two connected `litecoind -regtest`, an
-//! Otedama node beside them and CPU miners paying distinct addresses; progress every few seconds
-//! from the node's own HTTP API; Ctrl-C stops everything it started.
+//! `otedama devnet`: the local demonstration network. Two connected `litecoind -regtest`, Otedama
+//! nodes beside them joined over the peer-to-peer network (the first is the others' bootstrap),
+//! and CPU miners paying distinct addresses, spread over the nodes; progress every few seconds
+//! from the nodes' own HTTP APIs; Ctrl-C stops everything it started.
 
 use crate::cli::DevnetCommand;
 use crate::cli_node::wait_for_stop_signal;
@@ -9,6 +10,7 @@ use bitcoin::ScriptBuf;
 use otedama_config::NodeArgs;
 use otedama_node::daemon::regtest::RegtestPair;
 use otedama_node::node::{self, Listeners};
+use otedama_node::p2p::identity;
 use otedama_proto::address::PayoutAddress;
 use otedama_proto::chain::{Coin, Network};
 use otedama_proto::selftest;
@@ -60,38 +62,83 @@ async fn devnet(command: &DevnetCommand, base: &Path) -> Result<()> {
     );
     let mut pair = RegtestPair::start(&command.litecoind, &base.join("litecoind")).await?;
     let (user, password) = pair.primary.rpc_credentials();
-    let args = NodeArgs {
-        coin: Some("litecoin".into()),
-        network: Some("regtest".into()),
-        data_dir: Some(base.join("node")),
-        daemon_url: vec![pair.primary.rpc_url().to_owned()],
-        daemon_user: Some(user.into()),
-        daemon_password: Some(password.into()),
-        stratum: Some(command.stratum.clone()),
-        api: Some(command.api.clone()),
-        p2p: Some("/ip4/127.0.0.1/tcp/0".into()),
-        ..NodeArgs::default()
-    };
-    let no_env: [(&str, &str); 0] = [];
-    let config = otedama_config::load(&args, no_env).context("devnet node configuration")?;
-    let listeners = Listeners::bind(&config).await?;
-    let stratum = listeners.stratum.local_addr()?;
-    let api = listeners.api.local_addr()?;
     let (stop, shutdown) = watch::channel(false);
-    let node_task = tokio::spawn(node::run(config, listeners, shutdown));
+    let mut nodes = Vec::new();
+    let mut bootstrap = Vec::new();
+    for i in 0..command.nodes {
+        let data_dir = if i == 0 {
+            base.join("node")
+        } else {
+            base.join(format!("node-{}", i + 1))
+        };
+        // The first node's identity and port are fixed up front so the others can name it.
+        let p2p_port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let peer_id = identity::load_or_create_keypair(&data_dir.join("p2p"))?
+            .public()
+            .to_peer_id();
+        let first = i == 0;
+        let args = NodeArgs {
+            coin: Some("litecoin".into()),
+            network: Some("regtest".into()),
+            data_dir: Some(data_dir),
+            daemon_url: vec![pair.primary.rpc_url().to_owned()],
+            daemon_user: Some(user.into()),
+            daemon_password: Some(password.into()),
+            stratum: Some(if first {
+                command.stratum.clone()
+            } else {
+                "127.0.0.1:0".into()
+            }),
+            api: Some(if first {
+                command.api.clone()
+            } else {
+                "127.0.0.1:0".into()
+            }),
+            p2p: Some(format!("/ip4/127.0.0.1/tcp/{p2p_port}")),
+            bootstrap: bootstrap.clone(),
+            ..NodeArgs::default()
+        };
+        let no_env: [(&str, &str); 0] = [];
+        let config = otedama_config::load(&args, no_env).context("devnet node configuration")?;
+        let listeners = Listeners::bind(&config).await?;
+        let stratum = listeners.stratum.local_addr()?;
+        let api = listeners.api.local_addr()?;
+        if first {
+            bootstrap.push(format!("/ip4/127.0.0.1/tcp/{p2p_port}/p2p/{peer_id}"));
+        }
+        println!(
+            "Node {} ({peer_id}): stratum {stratum}, API http://{api}/api/v1/status",
+            i + 1
+        );
+        let task = tokio::spawn(node::run(config, listeners, shutdown.clone()));
+        nodes.push((stratum, api, task));
+    }
+    let (stratum, api) = (nodes[0].0, nodes[0].1);
+    let apis: Vec<std::net::SocketAddr> = nodes.iter().map(|n| n.1).collect();
 
     let miner_bin = std::env::current_exe()?.with_file_name("otedama-miner");
     let mut miners = Vec::new();
     for i in 0..command.miners {
         let address = devnet_address(i);
         let log = base.join(format!("miner-{}.log", i + 1));
+        let node = (i % command.nodes) as usize;
         miners.push((
             address.clone(),
-            start_miner(&miner_bin, stratum, &address, i, command.threads, &log)?,
+            start_miner(
+                &miner_bin,
+                nodes[node].0,
+                &address,
+                i,
+                command.threads,
+                &log,
+            )?,
         ));
         println!(
-            "Miner {} mines for {address} (log: {})",
+            "Miner {} mines for {address} on node {} (log: {})",
             i + 1,
+            node + 1,
             log.display()
         );
     }
@@ -104,35 +151,46 @@ async fn devnet(command: &DevnetCommand, base: &Path) -> Result<()> {
 
     let http = reqwest::Client::new();
     let outcome = tokio::select! {
-        r = progress(&http, api, command.blocks) => r,
+        r = progress(&http, &apis, command.blocks) => r,
         _ = wait_for_stop_signal() => { println!("\nStopping ..."); Ok(()) }
-        r = watch_node(&node_task) => r,
+        r = watch_nodes(&nodes) => r,
     };
     for (_, child) in &mut miners {
         stop_child(child);
     }
     let _ = stop.send(true);
-    if let Ok(Err(e)) = node_task.await {
-        eprintln!("node stopped with an error: {e:#}");
+    for (i, (_, _, task)) in nodes.into_iter().enumerate() {
+        if let Ok(Err(e)) = task.await {
+            eprintln!("node {} stopped with an error: {e:#}", i + 1);
+        }
     }
     pair.stop().await;
     outcome
 }
 
-/// Returns if the node task ends by itself (an error: it should run until told to stop).
-async fn watch_node(task: &tokio::task::JoinHandle<Result<()>>) -> Result<()> {
-    while !task.is_finished() {
+type NodeTask = (
+    std::net::SocketAddr,
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<Result<()>>,
+);
+
+/// Returns if a node task ends by itself (an error: nodes run until told to stop).
+async fn watch_nodes(nodes: &[NodeTask]) -> Result<()> {
+    loop {
+        if let Some(i) = nodes.iter().position(|n| n.2.is_finished()) {
+            bail!("node {} stopped unexpectedly", i + 1);
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    bail!("the node stopped unexpectedly")
 }
 
 /// Prints progress until `blocks` blocks were found (or forever).
 async fn progress(
     http: &reqwest::Client,
-    api: std::net::SocketAddr,
+    apis: &[std::net::SocketAddr],
     blocks: Option<u64>,
 ) -> Result<()> {
+    let api = apis[0];
     let mut last_blocks = u64::MAX;
     loop {
         tokio::time::sleep(PROGRESS_EVERY).await;
@@ -143,10 +201,21 @@ async fn progress(
                 continue;
             }
         };
-        let found = status["blocks_found"].as_u64().unwrap_or(0);
+        let mut found = 0;
+        let mut tips = Vec::new();
+        let mut miners = 0;
+        for api in apis {
+            if let Ok(s) = get(http, *api, "status").await {
+                found += s["blocks_found"].as_u64().unwrap_or(0);
+                miners += s["stratum_clients"].as_u64().unwrap_or(0);
+                tips.push(s["tip"].clone());
+            }
+        }
+        let agree = tips.len() == apis.len() && tips.iter().all(|t| *t == tips[0]);
         println!(
-            "coin height {}  blocks found {}  sharechain height {}  shares in window {}  miners {}  daemon {}",
-            status["height"], found, status["sharechain_height"], status["shares"], status["stratum_clients"],
+            "coin height {}  blocks found {}  sharechain height {}  shares in window {}  miners {}  peers {}  nodes agree {}  daemon {}",
+            status["height"], found, status["sharechain_height"], status["shares"], miners,
+            status["peers"], if agree { "yes" } else { "not yet" },
             if status["daemon"]["healthy"] == true { "ok" } else { "DOWN" },
         );
         if found != last_blocks {
