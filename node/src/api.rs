@@ -1,5 +1,5 @@
 //! The node's HTTP API for observers: `GET /api/v1/status`, `GET /api/v1/payouts` and
-//! `GET /api/v1/peers`.
+//! `GET /api/v1/peers` and `GET /api/v1/workers`.
 //!
 //! The server only reads: it asks an [`ApiSource`] for a snapshot at each request, so it never
 //! holds a lock across the network and a slow client slows nobody else.
@@ -78,6 +78,10 @@ pub trait ApiSource: Send + Sync + 'static {
     fn peers(&self) -> PeersView {
         PeersView::default()
     }
+    /// The Stratum workers seen, with shares and hash rate.
+    fn workers(&self) -> Vec<crate::stratum::WorkerSnapshot> {
+        Vec::new()
+    }
 }
 
 /// `GET /api/v1/peers`: connected and banned peers.
@@ -99,6 +103,7 @@ pub fn router(source: Arc<dyn ApiSource>) -> Router {
         .route("/api/v1/status", get(status))
         .route("/api/v1/payouts", get(payouts))
         .route("/api/v1/peers", get(peers))
+        .route("/api/v1/workers", get(workers))
         .fallback(not_found)
         .with_state(source)
 }
@@ -115,11 +120,17 @@ async fn peers(State(source): State<Arc<dyn ApiSource>>) -> Json<PeersView> {
     Json(source.peers())
 }
 
+async fn workers(
+    State(source): State<Arc<dyn ApiSource>>,
+) -> Json<Vec<crate::stratum::WorkerSnapshot>> {
+    Json(source.workers())
+}
+
 async fn not_found() -> Response {
     (
         StatusCode::NOT_FOUND,
         Json(
-            serde_json::json!({"error": "no such endpoint; try /api/v1/status, /api/v1/payouts or /api/v1/peers"}),
+            serde_json::json!({"error": "no such endpoint; try /api/v1/status, /api/v1/payouts, /api/v1/peers or /api/v1/workers"}),
         ),
     )
         .into_response()

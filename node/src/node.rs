@@ -8,7 +8,9 @@ use crate::api::{self, ApiSource, PayoutView, PeersView, StatusView};
 use crate::daemon::source::{self, Daemons, SourceConfig, TemplateFeed};
 use crate::daemon::{Auth, RpcClient};
 use crate::p2p::{self, NetworkConfig, NetworkHandle};
-use crate::stratum::{JobBroadcast, Server, ServerStats, StratumConfig};
+use crate::stratum::{
+    JobBroadcast, Server, ServerStats, StatsRegistry, StratumConfig, Timestamp, WorkerSnapshot,
+};
 use crate::work::chain::SharedChain;
 use crate::work::jobs::JobBuilder;
 use crate::work::shares::{ShareCounters, SharePath};
@@ -131,6 +133,7 @@ pub async fn run(
     let (share_tx, share_rx) = mpsc::channel(1024);
     let server = Server::new(stratum_config, &broadcast, share_tx)?;
     let server_stats = server.stats();
+    let workers = server.registry();
     let tip_changed = Arc::new(Notify::new());
     let counters = Arc::new(ShareCounters::default());
     let network_config = network_config(&config)?;
@@ -170,6 +173,7 @@ pub async fn run(
         chain: chain.clone(),
         feed,
         server: server_stats,
+        workers,
         counters,
         p2p: p2p_handle,
     });
@@ -199,6 +203,7 @@ struct NodeApi {
     chain: SharedChain,
     feed: TemplateFeed,
     server: Arc<ServerStats>,
+    workers: Arc<StatsRegistry>,
     counters: Arc<ShareCounters>,
     p2p: NetworkHandle,
 }
@@ -228,6 +233,13 @@ impl ApiSource for NodeApi {
             p2p_listen: net.listen,
             daemon,
         }
+    }
+
+    fn workers(&self) -> Vec<WorkerSnapshot> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        self.workers.snapshot(self.coin.pow_algo(), Timestamp(now))
     }
 
     fn peers(&self) -> PeersView {

@@ -179,6 +179,17 @@ async fn blocks_found_through_stratum_pay_the_window_and_survive_a_daemon_restar
         listed.contains(&addr_a.as_str()) && listed.contains(&addr_b.as_str()),
         "{payouts}"
     );
+    // Per-worker statistics: both rigs, by their full Stratum user, with accepted shares.
+    let workers = get_json(api, "/api/v1/workers")?;
+    for (addr, rig) in [(&addr_a, "rig1"), (&addr_b, "rig2")] {
+        let name = format!("{addr}.{rig}");
+        let w = workers
+            .as_array()
+            .and_then(|a| a.iter().find(|w| w["name"] == name.as_str()))
+            .with_context(|| format!("worker {name} listed: {workers}"))?;
+        assert!(w["accepted"].as_u64().is_some_and(|n| n > 0), "{w}");
+        assert!(w["hashrate"].as_f64().is_some_and(|h| h > 0.0), "{w}");
+    }
 
     miner_a.stop(Duration::from_secs(5));
     miner_b.stop(Duration::from_secs(5));
