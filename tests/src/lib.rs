@@ -13,7 +13,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The path of one of the workspace's binaries (`otedama`, `otedama-miner`), built once per test
 /// process with the same profile as the tests.
@@ -66,28 +66,55 @@ pub struct Process {
     child: Option<Child>,
     /// Where its standard output and error go.
     pub log: PathBuf,
+    started: SystemTime,
 }
 
 impl Process {
     /// Starts `program` with `args`, logging to `log`.
     pub fn start(program: &Path, args: &[String], log: &Path) -> Result<Self> {
+        Self::start_with_env(program, args, &[], log)
+    }
+
+    /// Starts `program` with `args` and the extra environment variables `env` (which override
+    /// `RUST_LOG` too), logging to `log`.
+    pub fn start_with_env(
+        program: &Path,
+        args: &[String],
+        env: &[(String, String)],
+        log: &Path,
+    ) -> Result<Self> {
         let out = std::fs::File::create(log)
             .with_context(|| format!("cannot create {}", log.display()))?;
-        let child = Command::new(program)
+        let mut command = Command::new(program);
+        command
             .args(args)
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
             )
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
-            .stderr(out)
+            .stderr(out);
+        let started = SystemTime::now();
+        let child = command
             .spawn()
             .with_context(|| format!("cannot start {}", program.display()))?;
         Ok(Process {
             child: Some(child),
             log: log.to_owned(),
+            started,
         })
+    }
+
+    /// Its process id, while it has not been stopped.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The wall-clock time just before it was spawned.
+    pub fn started_at(&self) -> SystemTime {
+        self.started
     }
 
     /// Whether it is still running.

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// How to reach the coin daemon all nodes share.
 #[derive(Debug, Clone)]
@@ -18,6 +18,15 @@ pub struct Daemon {
     pub user: String,
     /// RPC password.
     pub password: String,
+}
+
+/// How a node's process is started: which `otedama` binary and extra environment variables.
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    /// The `otedama` binary; the tests' debug build ([`binary`]) when `None`.
+    pub program: Option<PathBuf>,
+    /// Extra environment variables (e.g. `RUST_LOG`).
+    pub env: Vec<(String, String)>,
 }
 
 /// One node process of a test pool.
@@ -37,11 +46,23 @@ pub struct PoolNode {
     daemon: Daemon,
     process: Option<Process>,
     starts: u32,
+    launch_with: Launch,
 }
 
 impl PoolNode {
     /// Starts a node named `name` under `base`, dialling `bootstrap` first.
     pub fn start(name: &str, base: &Path, daemon: &Daemon, bootstrap: &[String]) -> Result<Self> {
+        Self::start_with(name, base, daemon, bootstrap, Launch::default())
+    }
+
+    /// [`PoolNode::start`] with the binary and environment of `launch`.
+    pub fn start_with(
+        name: &str,
+        base: &Path,
+        daemon: &Daemon,
+        bootstrap: &[String],
+        launch: Launch,
+    ) -> Result<Self> {
         let mut node = PoolNode {
             name: name.to_owned(),
             data_dir: base.join(name),
@@ -52,6 +73,7 @@ impl PoolNode {
             daemon: daemon.clone(),
             process: None,
             starts: 0,
+            launch_with: launch,
         };
         node.launch(bootstrap)?;
         Ok(node)
@@ -85,8 +107,32 @@ impl PoolNode {
         }
         self.starts += 1;
         let log = self.base.join(format!("{}-{}.log", self.name, self.starts));
-        self.process = Some(Process::start(&binary("otedama")?, &args, &log)?);
+        let program = match &self.launch_with.program {
+            Some(p) => p.clone(),
+            None => binary("otedama")?,
+        };
+        self.process = Some(Process::start_with_env(
+            &program,
+            &args,
+            &self.launch_with.env,
+            &log,
+        )?);
         Ok(())
+    }
+
+    /// Its process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().and_then(Process::pid)
+    }
+
+    /// When its current process was spawned (wall clock).
+    pub fn started_at(&self) -> Option<SystemTime> {
+        self.process.as_ref().map(Process::started_at)
+    }
+
+    /// The path of its current log file.
+    pub fn log_path(&self) -> Option<&Path> {
+        self.process.as_ref().map(|p| p.log.as_path())
     }
 
     /// Stops the node (SIGTERM, then kill after 10 s).

@@ -552,7 +552,7 @@ impl Actor {
             return;
         }
         let mut locator: Vec<[u8; 32]> = Vec::new();
-        if let Some(last) = self.sync.last_queued() {
+        if let Some(last) = self.sync.announced {
             locator.push(last.to_byte_array());
         }
         locator.extend(
@@ -796,9 +796,14 @@ impl Actor {
                     }
                 }
                 let ids: Vec<ShareId> = ids.into_iter().map(ShareId::from_byte_array).collect();
-                let fresh = self.sync.last_queued().is_none();
+                // Only the first id of a sync's first answer can be a root: later answers continue
+                // from the newest id announced, which is its parent.
+                let fresh = self.sync.announced.is_none();
                 if let Some(first) = ids.first().filter(|_| fresh) {
                     self.sync.roots.insert(*first);
+                }
+                if let Some(last) = ids.last() {
+                    self.sync.announced = Some(*last);
                 }
                 {
                     let chain = self.chain.lock();

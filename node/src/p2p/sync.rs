@@ -23,8 +23,11 @@ pub struct SyncQueue {
     wanted: VecDeque<ShareId>,
     queued: HashSet<ShareId>,
     tries: HashMap<ShareId, u8>,
-    /// Shares to add as roots (the first of an answer to a fresh locator).
+    /// Shares to add as roots (the first of the first answer of a sync).
     pub roots: HashSet<ShareId>,
+    /// The newest id announced by `Ids` answers of the sync under way: the next `Ids` request
+    /// continues from it. Cleared when the sync is over.
+    pub announced: Option<ShareId>,
     /// `Ids` requests in flight, by peer.
     pub ids_inflight: HashMap<PeerId, OutboundRequestId>,
     /// `Shares` requests in flight.
@@ -91,11 +94,6 @@ impl SyncQueue {
         self.queued.len()
     }
 
-    /// The newest id queued, to continue an `Ids` exchange from.
-    pub fn last_queued(&self) -> Option<ShareId> {
-        self.wanted.back().copied()
-    }
-
     /// Bodies requests in flight to `peer`.
     pub fn inflight_to(&self, peer: &PeerId) -> usize {
         self.bodies.values().filter(|(p, _)| p == peer).count()
@@ -114,6 +112,9 @@ impl SyncQueue {
     /// Drops queued ids that are neither waiting nor in flight (lost track of, e.g. when the
     /// worker stopped a batch); the next status round finds them again if they matter.
     pub fn reconcile(&mut self) {
+        if self.idle() {
+            self.announced = None;
+        }
         if self.in_worker > 0 || self.queued.len() == self.wanted.len() {
             return;
         }
