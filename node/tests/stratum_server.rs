@@ -122,6 +122,12 @@ async fn shutdown_closes_every_connection() {
     let stats = server.stats.clone();
     server.shutdown().await;
     assert_eq!(stats.connected(), 0);
-    assert!(a.client.read_message().await.unwrap().is_none());
-    assert!(b.read_message().await.unwrap().is_none());
+    // Closed: an end of stream, or a reset when the server closed with unread bytes pending.
+    for read in [a.client.read_message().await, b.read_message().await] {
+        match read {
+            Ok(None) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            other => panic!("the connection is still open: {other:?}"),
+        }
+    }
 }

@@ -24,6 +24,13 @@ pub enum BlockError {
     /// The MWEB extension block is not valid hex.
     #[error("template MWEB block is not valid hex: {0}")]
     BadMweb(String),
+    /// An MWEB template that would need trimming: its last transaction (the HogEx) and any
+    /// peg-in commit to the MWEB block, so no transaction may be dropped from it.
+    #[error(
+        "the block would exceed the daemon's limits with Otedama's coinbase, and a template with \
+         MWEB cannot be cut down; give the coinbase room with -blockmaxweight=3960000 on the daemon"
+    )]
+    MwebTooFull,
 }
 
 /// The txids of the template's transactions, in block order (the coinbase excluded).
@@ -58,7 +65,9 @@ const HEADER_WEIGHT: u64 = (80 + 3) * 4;
 /// `coinbase_sigops` signature-operation cost, stays within the daemon's weight and sigop limits;
 /// `None` when it already fits. Transactions are dropped from the end (a transaction's parents
 /// always come before it, so what remains is valid), their fees are taken off the coinbase value
-/// and the witness commitment is recomputed for the transactions that remain.
+/// and the witness commitment is recomputed for the transactions that remain. A template with an
+/// MWEB block is never cut ([`BlockError::MwebTooFull`]): its HogEx, always last, and its peg-ins
+/// are bound to the MWEB block.
 pub fn fit_to_limits(
     template: &BlockTemplate,
     coinbase_weight: u64,
@@ -83,6 +92,9 @@ pub fn fit_to_limits(
     }
     if keep == template.transactions.len() {
         return Ok(None);
+    }
+    if template.mweb.is_some() {
+        return Err(BlockError::MwebTooFull);
     }
     let mut fitted = template.clone();
     let dropped_fees = fitted
@@ -232,6 +244,15 @@ mod tests {
             1,
             "sigops count too"
         );
+        t.mweb = Some("00".into());
+        assert!(
+            fit_to_limits(&t, 4_000, 200).unwrap().is_none(),
+            "an MWEB template that fits is left alone"
+        );
+        assert!(
+            matches!(fit_to_limits(&t, 4_000, 400), Err(BlockError::MwebTooFull)),
+            "an MWEB template is never cut"
+        );
     }
 
     #[test]
@@ -246,6 +267,273 @@ mod tests {
             .expect("nothing fits after an oversized transaction");
         assert!(fitted.transactions.is_empty());
         assert_eq!(fitted.coinbase_value, 0);
+    }
+
+    /// Litecoin mainnet block 2383209 as `submitblock` takes it (source and checks:
+    /// `node/tests/data/README.md`).
+    const LTC_2383209: &str = include_str!("../../tests/data/ltc-mainnet-2383209.block.hex");
+
+    /// Its transactions after the coinbase, as the explorer listed them: (txid, wtxid). The last
+    /// is the HogEx, whose wtxid is its txid: Litecoin hashes it without the MWEB marker.
+    const LTC_2383209_TXS: [(&str, &str); 7] = [
+        (
+            "237f0d5ef5a58ed285623f67bf4d1ebcc520c5370fac0cfb10c4e00753f96aeb",
+            "237f0d5ef5a58ed285623f67bf4d1ebcc520c5370fac0cfb10c4e00753f96aeb",
+        ),
+        (
+            "1e447efc190e81933c59652f8bfd3ee9a09405dba4a7480f5f27cec7fa954b88",
+            "1e447efc190e81933c59652f8bfd3ee9a09405dba4a7480f5f27cec7fa954b88",
+        ),
+        (
+            "1ea32ada0ac03ede6df9cbb22b00c620e618a61c66b166996b4861a716cb6317",
+            "1ea32ada0ac03ede6df9cbb22b00c620e618a61c66b166996b4861a716cb6317",
+        ),
+        (
+            "efae3cce0283dcb9ed698bbce59e3545a2086d8772dc23bf19520ac58a451f4e",
+            "a21fbd9a88562c395f3d1fa72e9c8ffab55b597fc39f1e55efa73cc8fa0a51b3",
+        ),
+        (
+            "12c31af07ceb2db08e3493b3022b399d660ca06844a9aab56647d534933b1017",
+            "138f3d0c62d682bd38e11501f161f8d744ac21245f091f19758cfc62e69496ef",
+        ),
+        (
+            "1187a66260e18bdc1185f805964fc9b53c584e2b328616c25ea441a56ec4fcbc",
+            "de4f709d17b330fb7debc313a02983b0833ea849f967fb4c1206224e4a4d3d0f",
+        ),
+        (
+            "fbcbab14f31bc094410e300b0e7be55c415a18bdee5a5285df52b17acda245df",
+            "fbcbab14f31bc094410e300b0e7be55c415a18bdee5a5285df52b17acda245df",
+        ),
+    ];
+
+    /// A Litecoin block cut into its parts.
+    struct LtcBlock {
+        header: [u8; 80],
+        /// Each transaction's bytes, the coinbase first.
+        txs: Vec<Vec<u8>>,
+        /// The byte between the last transaction and the MWEB block (the optional's flag).
+        mweb_flag: Option<u8>,
+        /// The MWEB block after that byte.
+        mweb: Option<Vec<u8>>,
+    }
+
+    fn compact_size(b: &[u8], p: &mut usize) -> usize {
+        let first = b[*p];
+        *p += 1;
+        let width = match first {
+            0xfd => 2,
+            0xfe => 4,
+            0xff => 8,
+            n => return n as usize,
+        };
+        let mut v = [0u8; 8];
+        v[..width].copy_from_slice(&b[*p..*p + width]);
+        *p += width;
+        u64::from_le_bytes(v) as usize
+    }
+
+    /// Core's VARINT (serialize.h `WriteVarInt`), which the MWEB header uses for its numbers.
+    fn core_varint(b: &[u8], p: &mut usize) -> u64 {
+        let mut n = 0u64;
+        loop {
+            let c = b[*p];
+            *p += 1;
+            n = (n << 7) | u64::from(c & 0x7f);
+            if c & 0x80 == 0 {
+                return n;
+            }
+            n += 1;
+        }
+    }
+
+    /// Walks one transaction as Litecoin's `UnserializeTransaction` reads it
+    /// (primitives/transaction.h): flag 1 is the segwit witness, flag 8 an optional MWEB
+    /// transaction, null for the HogEx. Returns whether it is a HogEx.
+    fn skip_ltc_tx(b: &[u8], p: &mut usize) -> bool {
+        *p += 4;
+        let mut flags = 0;
+        if b[*p] == 0 {
+            flags = b[*p + 1];
+            *p += 2;
+        }
+        let inputs = compact_size(b, p);
+        for _ in 0..inputs {
+            *p += 36;
+            let script = compact_size(b, p);
+            *p += script + 4;
+        }
+        for _ in 0..compact_size(b, p) {
+            *p += 8;
+            let script = compact_size(b, p);
+            *p += script;
+        }
+        if flags & 1 != 0 {
+            for _ in 0..inputs {
+                for _ in 0..compact_size(b, p) {
+                    let item = compact_size(b, p);
+                    *p += item;
+                }
+            }
+        }
+        let mut hogex = false;
+        if flags & 8 != 0 {
+            assert_eq!(
+                b[*p], 0,
+                "no MWEB transactions in this block, only the HogEx"
+            );
+            *p += 1;
+            hogex = true;
+        }
+        assert_eq!(flags & !9, 0, "unknown transaction flags");
+        *p += 4;
+        hogex
+    }
+
+    /// Cuts a block as Litecoin's `CBlock` unserializes it (primitives/block.h): header, the
+    /// transactions, then the MWEB block when the last of at least two transactions is a HogEx.
+    fn split_ltc_block(b: &[u8]) -> LtcBlock {
+        let mut p = 80;
+        let count = compact_size(b, &mut p);
+        let mut txs = Vec::new();
+        let mut last_is_hogex = false;
+        for _ in 0..count {
+            let start = p;
+            last_is_hogex = skip_ltc_tx(b, &mut p);
+            txs.push(b[start..p].to_vec());
+        }
+        let (mweb_flag, mweb) = if count >= 2 && last_is_hogex {
+            (Some(b[p]), Some(b[p + 1..].to_vec()))
+        } else {
+            assert_eq!(p, b.len(), "nothing after the transactions without a HogEx");
+            (None, None)
+        };
+        LtcBlock {
+            header: b[..80].try_into().unwrap(),
+            txs,
+            mweb_flag,
+            mweb,
+        }
+    }
+
+    /// The template litecoind's `getblocktemplate` gave for block 2383209: every transaction but
+    /// the coinbase in block order, the HogEx last, and `mweb` the bare `mw::Block`.
+    fn ltc_2383209_template(block: &LtcBlock) -> BlockTemplate {
+        let txs: Vec<_> = block.txs[1..]
+            .iter()
+            .zip(LTC_2383209_TXS)
+            .map(|(data, (txid, wtxid))| {
+                serde_json::json!({"data": hex::encode(data), "txid": txid, "hash": wtxid, "fee": 0})
+            })
+            .collect();
+        let mut t = template(serde_json::Value::Array(txs));
+        t.height = 2_383_209;
+        t.mweb = Some(hex::encode(block.mweb.as_ref().unwrap()));
+        t
+    }
+
+    #[test]
+    fn assembles_a_real_litecoin_mweb_block_byte_for_byte() {
+        let bytes = hex::decode(LTC_2383209.trim()).unwrap();
+        let block = split_ltc_block(&bytes);
+        let header: bitcoin::block::Header = deserialize(&block.header).unwrap();
+        assert_eq!(
+            header.block_hash().to_string(),
+            "0e6ab03c6ffc04a9bd9dc85a3e216a09f8d42b6f0bf0ce009c47c2c1347e11c2"
+        );
+        assert_eq!(block.txs.len(), 8);
+        assert_eq!(
+            block.mweb_flag,
+            Some(1),
+            "the MWEB block is a present optional"
+        );
+
+        let coinbase: Transaction = deserialize(&block.txs[0]).unwrap();
+        let t = ltc_2383209_template(&block);
+        // The HogEx is one of the template's transactions, so it is in the coinbase's branch.
+        let root = otedama_proto::merkle::root_from_branch(
+            &Txid::of(&coinbase),
+            &coinbase_branch(&t).unwrap(),
+        );
+        assert_eq!(root.to_string(), header.merkle_root.to_string());
+        let wtxids: Vec<Wtxid> = LTC_2383209_TXS
+            .iter()
+            .map(|(_, w)| w.parse().unwrap())
+            .collect();
+        let commitment = merkle::witness_commitment(&merkle::witness_root(&wtxids), &[0u8; 32]);
+        assert_eq!(
+            coinbase.output[1].script_pubkey.as_bytes(),
+            merkle::witness_commitment_script(&commitment).as_bytes(),
+            "the HogEx's wtxid is the one the template gives"
+        );
+
+        assert_eq!(
+            assemble(&block.header, &coinbase, &t).unwrap(),
+            bytes,
+            "header, count, coinbase, template transactions, 01, template mweb"
+        );
+    }
+
+    /// Pins what Litecoin Core (litecoin-project/litecoin, 0.21 with MWEB) does:
+    /// - rpc/mining.cpp `getblocktemplate`: `transactions` lists every `pblock->vtx` but the
+    ///   coinbase as `EncodeHexTx(tx)`, so the HogEx comes last, in the MWEB serialization
+    ///   (primitives/transaction.h `SerializeTransaction`: flag 8, then its null `mweb_tx` as 00);
+    ///   `mweb` is `HexStr(mweb_block.m_block->Serialized())`, the `mw::Block` alone.
+    /// - primitives/block.h `CBlock::SERIALIZE_METHODS`: after `vtx`, when the last of two or more
+    ///   transactions `IsHogEx()`, `READWRITE(obj.mweb_block)`; mweb/mweb_models.h `MWEB::Block`
+    ///   writes `WrapOptionalPtr(m_block)`, and serialize.h `OptionalPtr::Serialize` writes a
+    ///   `uint8_t` 1 before a present block. So the block ends `01` + the template's `mweb`.
+    /// - libmw mw/models/block/Header.h: VARINT height, output, kernel and leafset roots, kernel
+    ///   and stealth offsets, VARINT output and kernel MMR sizes; its hash is BLAKE3 of that, and
+    ///   the HogEx's single output pays to it (`OP_8 <hash>`).
+    #[test]
+    fn the_template_mweb_field_is_the_bare_mw_block_and_the_hogex_is_its_last_transaction() {
+        let bytes = hex::decode(LTC_2383209.trim()).unwrap();
+        let block = split_ltc_block(&bytes);
+        let t = ltc_2383209_template(&block);
+
+        let hogex = hex::decode(&t.transactions.last().unwrap().data).unwrap();
+        assert_eq!(
+            &hogex[4..6],
+            &[0x00, 0x08],
+            "marker, then the MWEB flag alone"
+        );
+        assert_eq!(
+            &hogex[hogex.len() - 5..],
+            &[0, 0, 0, 0, 0],
+            "a null MWEB transaction, then lock time 0"
+        );
+
+        let mweb = hex::decode(t.mweb.as_ref().unwrap()).unwrap();
+        let mut p = 0;
+        assert_eq!(
+            core_varint(&mweb, &mut p),
+            u64::from(t.height),
+            "the field starts with the MWEB header's height, not an optional's flag"
+        );
+        p += 5 * 32;
+        assert_eq!(core_varint(&mweb, &mut p), 12_555, "output MMR size");
+        assert_eq!(core_varint(&mweb, &mut p), 0, "kernel MMR size");
+        let mweb_hash = blake3::hash(&mweb[..p]);
+        // The HogEx's output: value, then a 34-byte script OP_8 PUSH32 <MWEB header hash>.
+        let script = &hogex[hogex.len() - 5 - 34..hogex.len() - 5];
+        assert_eq!(&script[..2], &[0x58, 0x20]);
+        assert_eq!(&script[2..], mweb_hash.as_bytes());
+        assert_eq!(
+            hex::encode(mweb_hash.as_bytes()),
+            "fc7da6da9aeb7186c6fcdd7d9b770de8b93f8116820e6441f370b3c92b29ca53"
+        );
+        assert_eq!(&mweb[p..], &[0, 0, 0], "no inputs, outputs or kernels");
+
+        let coinbase: Transaction = deserialize(&block.txs[0]).unwrap();
+        let assembled = assemble(&block.header, &coinbase, &t).unwrap();
+        let at = assembled.len() - mweb.len();
+        assert_eq!(&assembled[at - 1 - hogex.len()..at - 1], &hogex[..]);
+        assert_eq!(
+            assembled[at - 1],
+            1,
+            "one flag byte between the HogEx and the block"
+        );
+        assert_eq!(&assembled[at..], &mweb[..]);
     }
 
     #[test]
