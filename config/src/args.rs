@@ -51,6 +51,11 @@ pub struct NodeArgs {
     #[arg(long, value_name = "FILE", help_heading = "Coin daemon")]
     pub daemon_cookie: Option<PathBuf>,
 
+    /// The daemon's ZMQ `hashblock` publisher, tcp://HOST:PORT (its -zmqpubhashblock), for
+    /// hearing of new blocks at once; long-poll and a 500 ms tip poll remain the fallback
+    #[arg(long, value_name = "tcp://HOST:PORT", help_heading = "Coin daemon")]
+    pub daemon_zmq: Option<String>,
+
     /// Stratum server address, IP:PORT [default: 0.0.0.0:9327 for Litecoin mainnet]
     #[arg(long, value_name = "IP:PORT", help_heading = "Services")]
     pub stratum: Option<String>,
@@ -96,6 +101,7 @@ impl NodeArgs {
             daemon_user: self.daemon_user.clone(),
             daemon_password: self.daemon_password.clone(),
             daemon_cookie: self.daemon_cookie.clone(),
+            daemon_zmq: self.daemon_zmq.clone(),
             api: self.api.clone(),
             p2p: self.p2p.clone(),
             bootstrap: list(&self.bootstrap),
@@ -139,6 +145,7 @@ mod tests {
             "--daemon-user=u",
             "--daemon-password=p",
             "--daemon-cookie=/k",
+            "--daemon-zmq=tcp://127.0.0.1:28332",
             "--stratum=0.0.0.0:1",
             "--api=127.0.0.1:2",
             "--p2p=/ip4/0.0.0.0/tcp/3",
@@ -162,6 +169,7 @@ mod tests {
         assert_eq!(raw.daemon_user.as_deref(), Some("u"));
         assert_eq!(raw.daemon_password.as_deref(), Some("p"));
         assert_eq!(raw.daemon_cookie, Some("/k".into()));
+        assert_eq!(raw.daemon_zmq.as_deref(), Some("tcp://127.0.0.1:28332"));
         assert_eq!(raw.stratum.listen.as_deref(), Some("0.0.0.0:1"));
         assert_eq!(raw.api.as_deref(), Some("127.0.0.1:2"));
         assert_eq!(raw.p2p.as_deref(), Some("/ip4/0.0.0.0/tcp/3"));

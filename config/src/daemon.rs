@@ -1,4 +1,4 @@
-//! How the node reaches its coin daemon: checked URLs and credentials.
+//! How the node reaches its coin daemon: checked URLs, credentials and the optional ZMQ endpoint.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -11,6 +11,9 @@ pub struct DaemonConfig {
     pub urls: Vec<DaemonUrl>,
     /// How to log in.
     pub auth: DaemonAuth,
+    /// The daemon's ZMQ publisher (`zmqpubhashblock`), for hearing of new blocks at once; `None`
+    /// when not configured (long-poll and the tip poll still find new blocks).
+    pub zmq: Option<ZmqEndpoint>,
 }
 
 /// How the node logs in to the daemon's JSON-RPC.
@@ -93,41 +96,99 @@ impl FromStr for DaemonUrl {
         if authority.contains(['/', '?', '#']) {
             return Err(bad("a path, query or fragment is not accepted"));
         }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (host, after) = v6.split_once(']').ok_or_else(|| bad("unclosed `[`"))?;
-            if host.parse::<std::net::Ipv6Addr>().is_err() {
-                return Err(BadDaemonUrl(format!("`{host}` is not an IPv6 address")));
-            }
-            let port = after.strip_prefix(':').ok_or_else(|| bad("no port"))?;
-            (host, port)
-        } else {
-            let (host, port) = authority.rsplit_once(':').ok_or_else(|| bad("no port"))?;
-            let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_');
-            if host.is_empty() || !host.chars().all(valid) {
-                return Err(BadDaemonUrl(format!("`{host}` is not a host name")));
-            }
-            (host, port)
-        };
-        let port = match port.parse::<u16>() {
-            Ok(p) if p != 0 => p,
-            _ => return Err(BadDaemonUrl(format!("`{port}` is not a port (1-65535)"))),
-        };
-        Ok(DaemonUrl {
-            tls,
-            host: host.to_owned(),
-            port,
-        })
+        let (host, port) = host_port(authority).map_err(BadDaemonUrl)?;
+        Ok(DaemonUrl { tls, host, port })
     }
 }
 
 impl fmt::Display for DaemonUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = if self.tls { "https" } else { "http" };
-        if self.host.contains(':') {
-            write!(f, "{scheme}://[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "{scheme}://{}:{}", self.host, self.port)
+        write!(f, "{scheme}://")?;
+        write_host_port(f, &self.host, self.port)
+    }
+}
+
+/// Splits `HOST:PORT` (an IPv6 address in brackets) into a checked host and a non-zero port.
+fn host_port(authority: &str) -> Result<(String, u16), String> {
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (host, after) = v6.split_once(']').ok_or("unclosed `[`")?;
+        if host.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(format!("`{host}` is not an IPv6 address"));
         }
+        (host, after.strip_prefix(':').ok_or("no port")?)
+    } else {
+        let (host, port) = authority.rsplit_once(':').ok_or("no port")?;
+        let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_');
+        if host.is_empty() || !host.chars().all(valid) {
+            return Err(format!("`{host}` is not a host name"));
+        }
+        (host, port)
+    };
+    match port.parse::<u16>() {
+        Ok(p) if p != 0 => Ok((host.to_owned(), p)),
+        _ => Err(format!("`{port}` is not a port (1-65535)")),
+    }
+}
+
+/// `HOST:PORT`, with an IPv6 address in brackets.
+fn write_host_port(f: &mut fmt::Formatter<'_>, host: &str, port: u16) -> fmt::Result {
+    if host.contains(':') {
+        write!(f, "[{host}]:{port}")
+    } else {
+        write!(f, "{host}:{port}")
+    }
+}
+
+/// The daemon's ZMQ publisher: `tcp://HOST:PORT`, the address given to the daemon's
+/// `-zmqpubhashblock` (with a wildcard bind address there, the daemon's reachable address here).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ZmqEndpoint {
+    /// Host name or IP address (an IPv6 address without its brackets).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+}
+
+impl ZmqEndpoint {
+    /// `HOST:PORT` (IPv6 in brackets), as a TCP connect takes it.
+    pub fn address(&self) -> String {
+        let text = self.to_string();
+        text["tcp://".len()..].to_owned()
+    }
+}
+
+/// Why a ZMQ endpoint was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}; expected tcp://HOST:PORT, such as tcp://127.0.0.1:28332")]
+pub struct BadZmqEndpoint(String);
+
+impl FromStr for ZmqEndpoint {
+    type Err = BadZmqEndpoint;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (scheme, authority) = s
+            .split_once("://")
+            .ok_or_else(|| BadZmqEndpoint("no scheme".into()))?;
+        if !scheme.eq_ignore_ascii_case("tcp") {
+            return Err(BadZmqEndpoint(format!(
+                "scheme `{scheme}` is not tcp (only ZMQ over TCP is supported)"
+            )));
+        }
+        if authority.contains(['/', '?', '#', '@', ';']) {
+            return Err(BadZmqEndpoint(
+                "a path, credentials or a source address is not accepted".into(),
+            ));
+        }
+        let (host, port) = host_port(authority).map_err(BadZmqEndpoint)?;
+        Ok(ZmqEndpoint { host, port })
+    }
+}
+
+impl fmt::Display for ZmqEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("tcp://")?;
+        write_host_port(f, &self.host, self.port)
     }
 }
 
@@ -183,6 +244,42 @@ mod tests {
             let err = url(input).unwrap_err().to_string();
             assert!(err.contains(why), "{input}: {err}");
             assert!(err.ends_with("expected http://HOST:PORT or https://HOST:PORT"));
+        }
+    }
+
+    #[test]
+    fn zmq_endpoint_accepts_tcp_host_port_and_round_trips() {
+        for (text, host, port) in [
+            ("tcp://127.0.0.1:28332", "127.0.0.1", 28332),
+            ("tcp://litecoind.lan:28332", "litecoind.lan", 28332),
+            ("tcp://[::1]:28332", "::1", 28332),
+        ] {
+            let z: ZmqEndpoint = text.parse().expect("valid");
+            assert_eq!((z.host.as_str(), z.port), (host, port));
+            assert_eq!(z.to_string(), text);
+        }
+        let z: ZmqEndpoint = "TCP://[::1]:5".parse().expect("valid");
+        assert_eq!(z.address(), "[::1]:5");
+        assert_eq!(z.to_string(), "tcp://[::1]:5");
+    }
+
+    #[test]
+    fn zmq_endpoint_refuses_what_is_not_tcp_host_port() {
+        let cases = [
+            ("127.0.0.1:28332", "no scheme"),
+            ("ipc:///tmp/zmq", "scheme `ipc` is not tcp"),
+            ("http://a:1", "scheme `http` is not tcp"),
+            ("tcp://a", "no port"),
+            ("tcp://*:28332", "`*` is not a host name"),
+            ("tcp://a:0", "`0` is not a port"),
+            ("tcp://a:1/", "a path"),
+            ("tcp://10.0.0.1;127.0.0.1:1", "source address"),
+            ("tcp://[::1:1", "unclosed"),
+        ];
+        for (input, why) in cases {
+            let err = input.parse::<ZmqEndpoint>().unwrap_err().to_string();
+            assert!(err.contains(why), "{input}: {err}");
+            assert!(err.ends_with("expected tcp://HOST:PORT, such as tcp://127.0.0.1:28332"));
         }
     }
 

@@ -83,6 +83,7 @@ impl EnvLayer {
                     Setting::DaemonUrl => o.daemon_url = Some(split_list(&text)),
                     Setting::DaemonUser => o.daemon_user = Some(text),
                     Setting::DaemonPassword => o.daemon_password = Some(text),
+                    Setting::DaemonZmq => o.daemon_zmq = Some(text),
                     Setting::Stratum => o.stratum.listen = Some(text),
                     Setting::Api => o.api = Some(text),
                     Setting::P2p => o.p2p = Some(text),
@@ -149,6 +150,7 @@ mod tests {
             ("OTEDAMA_DAEMON_USER", "u"),
             ("OTEDAMA_DAEMON_PASSWORD", "p"),
             ("OTEDAMA_DAEMON_COOKIE", "/c"),
+            ("OTEDAMA_DAEMON_ZMQ", "tcp://127.0.0.1:28332"),
             ("OTEDAMA_STRATUM", "0.0.0.0:1"),
             ("OTEDAMA_API", "127.0.0.1:2"),
             ("OTEDAMA_P2P", "/ip4/0.0.0.0/tcp/3"),
@@ -174,6 +176,7 @@ mod tests {
         assert_eq!(o.daemon_user.as_deref(), Some("u"));
         assert_eq!(o.daemon_password.as_deref(), Some("p"));
         assert_eq!(o.daemon_cookie, Some("/c".into()));
+        assert_eq!(o.daemon_zmq.as_deref(), Some("tcp://127.0.0.1:28332"));
         assert_eq!(o.stratum.listen.as_deref(), Some("0.0.0.0:1"));
         assert_eq!(o.api.as_deref(), Some("127.0.0.1:2"));
         assert_eq!(o.p2p.as_deref(), Some("/ip4/0.0.0.0/tcp/3"));

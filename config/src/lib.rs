@@ -27,6 +27,7 @@
 //! | `--daemon-user U` | `daemon_user` | `OTEDAMA_DAEMON_USER` | none |
 //! | `--daemon-password P` | `daemon_password` | `OTEDAMA_DAEMON_PASSWORD` | none |
 //! | `--daemon-cookie FILE` | `daemon_cookie` | `OTEDAMA_DAEMON_COOKIE` | the daemon's, e.g. `~/.litecoin/.cookie` |
+//! | `--daemon-zmq tcp://HOST:PORT` | `daemon_zmq` | `OTEDAMA_DAEMON_ZMQ` | none (long-poll and tip poll only) |
 //! | `--stratum IP:PORT` | `stratum.listen` | `OTEDAMA_STRATUM` | `0.0.0.0:9327` (Litecoin mainnet) |
 //! | `--api IP:PORT` | `api` | `OTEDAMA_API` | `127.0.0.1:9329` (Litecoin mainnet) |
 //! | `--p2p MULTIADDR` | `p2p` | `OTEDAMA_P2P` | `/ip4/0.0.0.0/tcp/9328` (Litecoin mainnet) |
@@ -44,6 +45,7 @@
 //!
 //! - the network exists for the coin (Litecoin has no signet);
 //! - daemon URLs are `http://HOST:PORT` or `https://HOST:PORT` (no path, no credentials inside);
+//! - the daemon's ZMQ endpoint is `tcp://HOST:PORT` (no wildcard host, no path);
 //! - daemon login is user *and* password, *or* a cookie file, never both; with neither, the
 //!   daemon's own default cookie file is used (as `bitcoin-cli` does), read when connecting;
 //! - listening addresses are `IP:PORT` (port 0 picks a free port); Stratum and API do not share one;
@@ -74,7 +76,9 @@ mod resolve;
 mod setting;
 
 pub use args::{NodeArgs, LOG_LEVELS};
-pub use daemon::{BadDaemonUrl, DaemonAuth, DaemonConfig, DaemonUrl, Password};
+pub use daemon::{
+    BadDaemonUrl, BadZmqEndpoint, DaemonAuth, DaemonConfig, DaemonUrl, Password, ZmqEndpoint,
+};
 pub use env::EnvLayer;
 pub use error::ConfigError;
 pub use node_config::{LogConfig, LogLevel, NodeConfig, P2pConfig, StratumConfig};

@@ -137,6 +137,7 @@ impl NodeConfig {
             daemon_user: user,
             daemon_password: None,
             daemon_cookie: cookie,
+            daemon_zmq: self.daemon.zmq.as_ref().map(|z| z.to_string()),
             api: Some(self.api.to_string()),
             p2p: Some(self.p2p.listen.clone()),
             bootstrap: Some(self.p2p.bootstrap.clone()),

@@ -34,6 +34,9 @@ pub struct RawOptions {
     /// Daemon cookie file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub daemon_cookie: Option<PathBuf>,
+    /// The daemon's ZMQ publisher, `tcp://HOST:PORT`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daemon_zmq: Option<String>,
     /// HTTP API listening address, `IP:PORT`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api: Option<String>,
@@ -127,6 +130,7 @@ mod tests {
             daemon_url = ["http://127.0.0.1:18443", "http://10.0.0.2:18443"]
             daemon_user = "u"
             daemon_password = "p"
+            daemon_zmq = "tcp://127.0.0.1:28332"
             api = "127.0.0.1:1"
             p2p = "/ip4/0.0.0.0/tcp/2"
             bootstrap = ["/ip4/10.0.0.3/tcp/2"]
@@ -142,6 +146,7 @@ mod tests {
         .expect("valid file");
         assert_eq!(raw.coin.as_deref(), Some("bitcoin"));
         assert_eq!(raw.daemon_url.as_ref().map(Vec::len), Some(2));
+        assert_eq!(raw.daemon_zmq.as_deref(), Some("tcp://127.0.0.1:28332"));
         // An integer is accepted where a fractional difficulty is expected.
         assert_eq!(raw.stratum.min_difficulty, Some(1.0));
         assert_eq!(raw.log.level.as_deref(), Some("debug"));

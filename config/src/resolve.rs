@@ -5,7 +5,7 @@
 //! Values are then checked with the layer remembered, so an error names the flag, variable or
 //! file key the user has to fix.
 
-use crate::daemon::{DaemonAuth, DaemonConfig, DaemonUrl, Password};
+use crate::daemon::{DaemonAuth, DaemonConfig, DaemonUrl, Password, ZmqEndpoint};
 use crate::defaults;
 use crate::error::ConfigError;
 use crate::node_config::{LogConfig, LogLevel, NodeConfig, P2pConfig, StratumConfig};
@@ -68,6 +68,10 @@ pub fn resolve(layers: &Layers) -> Result<NodeConfig, ConfigError> {
             network,
         ))
     })?;
+
+    let zmq = stack
+        .parsed::<ZmqEndpoint>(Setting::DaemonZmq, |r| r.daemon_zmq.as_deref())?
+        .map(|(endpoint, _)| endpoint);
 
     let (stratum_listen, stratum_place) = stack
         .checked(
@@ -149,7 +153,7 @@ pub fn resolve(layers: &Layers) -> Result<NodeConfig, ConfigError> {
         coin,
         network,
         data_dir,
-        daemon: DaemonConfig { urls, auth },
+        daemon: DaemonConfig { urls, auth, zmq },
         stratum,
         api,
         p2p,

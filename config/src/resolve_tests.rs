@@ -199,6 +199,34 @@ fn error_bad_daemon_url() {
 }
 
 #[test]
+fn zmq_endpoint_is_optional_and_taken_from_the_highest_layer() {
+    assert_eq!(ok(None, "", "").daemon.zmq, None);
+    let c = ok(
+        Some("daemon_zmq = 'tcp://10.0.0.2:28332'"),
+        "daemon_zmq = 'tcp://127.0.0.1:28332'",
+        "",
+    );
+    let zmq = c.daemon.zmq.expect("configured");
+    assert_eq!((zmq.host.as_str(), zmq.port), ("127.0.0.1", 28332));
+    assert_eq!(zmq.address(), "127.0.0.1:28332");
+}
+
+#[test]
+fn error_bad_zmq_endpoint_names_the_layer() {
+    let e = err(Some("daemon_zmq = 'tcp://*:28332'"), "", "");
+    assert_eq!(
+        e,
+        format!(
+            "`daemon_zmq` in {FILE}: invalid value `tcp://*:28332`: `*` is not a host name; \
+             expected tcp://HOST:PORT, such as tcp://127.0.0.1:28332"
+        )
+    );
+    let e = err(None, "", "daemon_zmq = 'http://127.0.0.1:28332'");
+    assert!(e.starts_with("--daemon-zmq: invalid value"), "{e}");
+    assert!(e.contains("scheme `http` is not tcp"), "{e}");
+}
+
+#[test]
 fn error_password_and_cookie() {
     let e = err(
         Some("daemon_cookie = '/c'"),

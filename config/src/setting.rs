@@ -26,6 +26,8 @@ pub enum Setting {
     DaemonPassword,
     /// The daemon's cookie file (the alternative to user and password).
     DaemonCookie,
+    /// The daemon's ZMQ publisher, for `hashblock` announcements.
+    DaemonZmq,
     /// The Stratum server's listening address.
     Stratum,
     /// The HTTP API's listening address.
@@ -46,7 +48,7 @@ pub enum Setting {
 
 impl Setting {
     /// Every setting, in the order the documentation lists them.
-    pub const ALL: [Setting; 16] = [
+    pub const ALL: [Setting; 17] = [
         Setting::Config,
         Setting::Coin,
         Setting::Network,
@@ -55,6 +57,7 @@ impl Setting {
         Setting::DaemonUser,
         Setting::DaemonPassword,
         Setting::DaemonCookie,
+        Setting::DaemonZmq,
         Setting::Stratum,
         Setting::Api,
         Setting::P2p,
@@ -76,6 +79,7 @@ impl Setting {
             Setting::DaemonUser => "--daemon-user",
             Setting::DaemonPassword => "--daemon-password",
             Setting::DaemonCookie => "--daemon-cookie",
+            Setting::DaemonZmq => "--daemon-zmq",
             Setting::Stratum => "--stratum",
             Setting::Api => "--api",
             Setting::P2p => "--p2p",
@@ -98,6 +102,7 @@ impl Setting {
             Setting::DaemonUser => "daemon_user",
             Setting::DaemonPassword => "daemon_password",
             Setting::DaemonCookie => "daemon_cookie",
+            Setting::DaemonZmq => "daemon_zmq",
             Setting::Stratum => "stratum.listen",
             Setting::Api => "api",
             Setting::P2p => "p2p",
@@ -120,6 +125,7 @@ impl Setting {
             Setting::DaemonUser => "OTEDAMA_DAEMON_USER",
             Setting::DaemonPassword => "OTEDAMA_DAEMON_PASSWORD",
             Setting::DaemonCookie => "OTEDAMA_DAEMON_COOKIE",
+            Setting::DaemonZmq => "OTEDAMA_DAEMON_ZMQ",
             Setting::Stratum => "OTEDAMA_STRATUM",
             Setting::Api => "OTEDAMA_API",
             Setting::P2p => "OTEDAMA_P2P",

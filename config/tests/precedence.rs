@@ -96,6 +96,18 @@ fn cases() -> Vec<Case> {
             },
         ),
         case(
+            Setting::DaemonZmq,
+            ["tcp://f:1", "tcp://e:2", "tcp://[::1]:3"],
+            "",
+            |c| {
+                c.daemon
+                    .zmq
+                    .as_ref()
+                    .map(|z| z.to_string())
+                    .unwrap_or_default()
+            },
+        ),
+        case(
             Setting::Stratum,
             ["0.0.0.0:1", "0.0.0.0:2", "0.0.0.0:3"],
             "0.0.0.0:9327",

@@ -118,6 +118,7 @@ pub async fn run(
     let daemons = Daemons::new(daemon_clients(&config));
     let source_config = SourceConfig {
         rules: params.gbt_rules().iter().map(|r| (*r).to_owned()).collect(),
+        zmq: config.daemon.zmq.as_ref().map(|z| z.address()),
         ..SourceConfig::default()
     };
     let feed = source::spawn(daemons.clone(), source_config, shutdown.clone());

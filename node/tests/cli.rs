@@ -49,6 +49,7 @@ fn node_help_explains_file_and_environment() -> Result<()> {
     for needle in [
         "--daemon-url",
         "--daemon-cookie",
+        "--daemon-zmq",
         "--stratum",
         "OTEDAMA_",
         "[stratum]",
@@ -63,7 +64,14 @@ fn print_config_shows_the_resolved_toml() -> Result<()> {
     let home = tempfile::tempdir()?;
     let o = otedama(
         home.path(),
-        &["node", "--coin", "bitcoin", "--print-config"],
+        &[
+            "node",
+            "--coin",
+            "bitcoin",
+            "--daemon-zmq",
+            "tcp://127.0.0.1:28332",
+            "--print-config",
+        ],
         &[("OTEDAMA_NETWORK", "regtest")],
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -72,6 +80,10 @@ fn print_config_shows_the_resolved_toml() -> Result<()> {
     assert!(out.contains("network = \"regtest\""), "{out}");
     assert!(
         out.contains("daemon_url = [\"http://127.0.0.1:18443\"]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("daemon_zmq = \"tcp://127.0.0.1:28332\""),
         "{out}"
     );
     let cookie = home.path().join(".bitcoin/regtest/.cookie");

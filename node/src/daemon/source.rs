@@ -3,17 +3,21 @@
 //! A single task owns the daemon connections. It long-polls `getblocktemplate` (litecoind and
 //! bitcoind answer a long-poll the moment their tip changes), checks `getbestblockhash` every
 //! `tip_poll` as the fallback for daemons or proxies that cut long-polls short, and refreshes the
-//! template every `refresh` for new transactions. Errors never end the task: it keeps the last
-//! template (so miners keep working), reports what is wrong in [`DaemonStatus`], backs off and
-//! fails over to the next URL.
+//! template every `refresh` for new transactions. With a ZMQ endpoint configured it also
+//! subscribes to the daemon's `hashblock` announcements ([`super::zmq`]) and fetches a template
+//! the moment one names a block the current template does not build on; long-poll and the tip
+//! poll carry on beside it, so a broken subscription only costs speed. Errors never end the task:
+//! it keeps the last template (so miners keep working), reports what is wrong in [`DaemonStatus`],
+//! backs off and fails over to the next URL.
 
 use super::rpc::{RpcClient, RpcError};
 use super::template::BlockTemplate;
+use super::zmq::{self, HashBlock, ZmqState};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 /// How the template source behaves.
@@ -29,6 +33,9 @@ pub struct SourceConfig {
     pub long_poll_timeout: Duration,
     /// The longest pause between retries while the daemon fails.
     pub max_backoff: Duration,
+    /// The daemon's ZMQ `hashblock` publisher, `HOST:PORT`; `None` for long-poll and tip poll
+    /// only.
+    pub zmq: Option<String>,
 }
 
 impl Default for SourceConfig {
@@ -39,6 +46,7 @@ impl Default for SourceConfig {
             refresh: Duration::from_secs(30),
             long_poll_timeout: Duration::from_secs(90),
             max_backoff: Duration::from_secs(10),
+            zmq: None,
         }
     }
 }
@@ -56,6 +64,9 @@ pub struct DaemonStatus {
     pub template_height: Option<u32>,
     /// How many templates were received.
     pub templates: u64,
+    /// The ZMQ subscription: `connecting`, `connected` or `error: …`; `None` when no ZMQ
+    /// endpoint is configured.
+    pub zmq: Option<String>,
 }
 
 /// The handles the rest of the node reads the templates and the status through.
@@ -132,10 +143,20 @@ pub fn spawn(
     mut shutdown: watch::Receiver<bool>,
 ) -> TemplateFeed {
     let (template_tx, template) = watch::channel(None);
+    let subscription = config
+        .zmq
+        .clone()
+        .map(|address| zmq::spawn(address, shutdown.clone()));
     let (status_tx, status) = watch::channel(DaemonStatus {
         url: daemons.client(0).url().to_owned(),
+        zmq: subscription.as_ref().map(|s| s.state.borrow().to_string()),
         ..DaemonStatus::default()
     });
+    let status_tx = Arc::new(status_tx);
+    let (announcements, zmq_state) = match subscription {
+        Some(s) => (Some(s.blocks), Some(s.state)),
+        None => (None, None),
+    };
     tokio::spawn(async move {
         let mut poller = Poller {
             daemons,
@@ -143,10 +164,12 @@ pub fn spawn(
             current: 0,
             backoff: Duration::ZERO,
             template_tx,
-            status_tx,
+            status_tx: status_tx.clone(),
+            announcements,
         };
         tokio::select! {
             _ = poller.run() => {}
+            () = show_zmq_state(zmq_state, &status_tx) => {}
             _ = shutdown.wait_for(|stop| *stop) => {}
         }
     });
@@ -160,7 +183,10 @@ struct Poller {
     current: usize,
     backoff: Duration,
     template_tx: watch::Sender<Option<Arc<BlockTemplate>>>,
-    status_tx: watch::Sender<DaemonStatus>,
+    /// Shared with the task that copies the ZMQ state into the status.
+    status_tx: Arc<watch::Sender<DaemonStatus>>,
+    /// ZMQ `hashblock` announcements, when a ZMQ endpoint is configured.
+    announcements: Option<mpsc::Receiver<HashBlock>>,
 }
 
 impl Poller {
@@ -173,8 +199,8 @@ impl Poller {
                     continue;
                 }
             }
-            // Wait for whichever comes first: the long-poll answering, the tip changing, or the
-            // refresh interval; then fetch a fresh template.
+            // Wait for whichever comes first: the long-poll answering, the tip changing, a ZMQ
+            // announcement of a new block, or the refresh interval; then fetch a fresh template.
             let long_poll_id = self
                 .template_tx
                 .borrow()
@@ -188,7 +214,11 @@ impl Poller {
             let client = self.daemons.client(self.current).clone();
             let outcome = tokio::select! {
                 r = long_poll(&client, &self.config, long_poll_id) => r.map(Some),
-                r = watch_tip(&client, self.config.tip_poll, prev) => r.map(|()| None),
+                r = watch_tip(&client, self.config.tip_poll, prev.clone()) => r.map(|()| None),
+                block = announced(&mut self.announcements, prev.as_deref()) => {
+                    info!(hash = %block.hash, sequence = block.sequence, "new block announced over ZMQ");
+                    Ok(None)
+                }
                 _ = tokio::time::sleep(self.config.refresh) => Ok(None),
             };
             need_fetch = match outcome {
@@ -287,6 +317,40 @@ async fn long_poll(
             config.long_poll_timeout,
         )
         .await
+}
+
+/// The next block the ZMQ publisher announces that is not `prev` (display-order hex), the block
+/// the current template already builds on. Never returns without a subscription.
+async fn announced(
+    announcements: &mut Option<mpsc::Receiver<HashBlock>>,
+    prev: Option<&str>,
+) -> HashBlock {
+    let Some(rx) = announcements else {
+        return std::future::pending().await;
+    };
+    while let Some(block) = rx.recv().await {
+        if prev.is_some_and(|p| p.eq_ignore_ascii_case(&block.hash.to_string())) {
+            debug!(hash = %block.hash, "ZMQ announced the block the template builds on already");
+            continue;
+        }
+        return block;
+    }
+    // The subscriber stopped (the node is shutting down).
+    std::future::pending().await
+}
+
+/// Copies the ZMQ subscription's state into the daemon status, for `/api/v1/status`.
+async fn show_zmq_state(
+    state: Option<watch::Receiver<ZmqState>>,
+    status: &watch::Sender<DaemonStatus>,
+) {
+    if let Some(mut state) = state {
+        while state.changed().await.is_ok() {
+            let text = state.borrow_and_update().to_string();
+            status.send_modify(|s| s.zmq = Some(text));
+        }
+    }
+    std::future::pending().await
 }
 
 /// Returns when the daemon's best block is no longer `prev` (display-order hex).
