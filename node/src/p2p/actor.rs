@@ -16,6 +16,7 @@ use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{identify, kad, ping, Multiaddr, PeerId, Swarm};
 use otedama_proto::hash::ShareId;
+use otedama_proto::target::Work;
 use otedama_sharechain::codec::encode_share;
 use otedama_sharechain::ConsensusId;
 use std::collections::{HashMap, HashSet};
@@ -519,17 +520,11 @@ impl Actor {
 
     // ---- sync ----
 
-    fn our_status(&self) -> ChainStatus {
-        let chain = self.chain.lock();
-        ChainStatus::new(chain.tip(), chain.height(), chain.chain_work())
-    }
-
     /// Whether a peer with `status` has a best chain this node lacks, with more work.
     fn is_ahead(&self, status: &ChainStatus) -> bool {
-        status.work() > self.our_status().work()
-            && status
-                .tip()
-                .is_some_and(|tip| !self.chain.lock().contains(&tip))
+        let chain = self.chain.lock();
+        status.work() > chain.chain_work().unwrap_or(Work::ZERO)
+            && status.tip().is_some_and(|tip| !chain.contains(&tip))
     }
 
     fn ask_status(&mut self, peer: PeerId) {
@@ -912,10 +907,6 @@ impl Actor {
             .filter(|(_, s)| *s < BAN_GOSSIP_SCORE)
             .collect();
         for (peer, score) in low {
-            self.peers.ban(
-                peer,
-                &format!("gossipsub score {score:.0}: invalid messages"),
-            );
             self.ban(
                 peer,
                 &format!("gossipsub score {score:.0}: invalid messages"),
