@@ -158,6 +158,25 @@ impl Drop for Process {
     }
 }
 
+/// Starts a one-thread scrypt `otedama-miner` on the Stratum server at `stratum` with `user`,
+/// logging to `log`.
+pub fn scrypt_miner(stratum: SocketAddr, user: &str, log: &Path) -> Result<Process> {
+    let args: Vec<String> = [
+        "--url",
+        &format!("stratum+tcp://{stratum}"),
+        "--user",
+        user,
+        "--algo",
+        "scrypt",
+        "--threads",
+        "1",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    Process::start(&binary("otedama-miner")?, &args, log)
+}
+
 /// `GET http://addr/path`, the body parsed as JSON.
 pub fn get_json(addr: SocketAddr, path: &str) -> Result<serde_json::Value> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;

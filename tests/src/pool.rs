@@ -2,12 +2,25 @@
 //! its own data directory and free ports, started with bootstrap addresses, restartable with its
 //! data directory, and queried through its API.
 
-use crate::{binary, free_addr, get_json, Process};
+use crate::{binary, free_addr, get_json, scrypt_miner, Process};
 use anyhow::{bail, Context, Result};
+use otedama_node::daemon::regtest::RegtestPair;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
+
+/// Starts a litecoind regtest pair under `dir/litecoind` for a test pool, and how to reach it.
+pub async fn regtest_daemon(dir: &Path) -> Result<(RegtestPair, Daemon)> {
+    let pair = RegtestPair::start(Path::new("litecoind"), &dir.join("litecoind")).await?;
+    let (user, password) = pair.primary.rpc_credentials();
+    let daemon = Daemon {
+        url: pair.primary.rpc_url().to_owned(),
+        user: user.to_owned(),
+        password: password.to_owned(),
+    };
+    Ok((pair, daemon))
+}
 
 /// How to reach the coin daemon all nodes share.
 #[derive(Debug, Clone)]
@@ -222,22 +235,9 @@ impl PoolNode {
 
     /// Starts a one-thread scrypt miner on this node paying `address`.
     pub fn miner(&self, name: &str, address: &str) -> Result<Process> {
-        let args: Vec<String> = [
-            "--url",
-            &format!("stratum+tcp://{}", self.stratum),
-            "--user",
+        scrypt_miner(
+            self.stratum,
             address,
-            "--algo",
-            "scrypt",
-            "--threads",
-            "1",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-        Process::start(
-            &binary("otedama-miner")?,
-            &args,
             &self.base.join(format!("{name}.log")),
         )
     }

@@ -12,7 +12,7 @@ use otedama_proto::amount::Amount;
 use otedama_proto::chain::{Coin, Network};
 use otedama_proto::hash::ShareId;
 use otedama_sharechain::{Consensus, ShareChain, SledStore};
-use otedama_tests::{binary, free_addr, get_json, Process};
+use otedama_tests::{binary, free_addr, get_json, scrypt_miner, Process};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -56,24 +56,7 @@ fn blocks_found(s: &Value) -> u64 {
 }
 
 fn miner(dir: &Path, name: &str, stratum: SocketAddr, user: &str) -> Result<Process> {
-    let args: Vec<String> = [
-        "--url",
-        &format!("stratum+tcp://{stratum}"),
-        "--user",
-        user,
-        "--algo",
-        "scrypt",
-        "--threads",
-        "1",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    Process::start(
-        &binary("otedama-miner")?,
-        &args,
-        &dir.join(format!("{name}.log")),
-    )
+    scrypt_miner(stratum, user, &dir.join(format!("{name}.log")))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

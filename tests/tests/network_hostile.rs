@@ -16,30 +16,18 @@ use otedama_node::p2p::wire::{self, ChainStatus, SyncRequest, SyncResponse};
 use otedama_sharechain::codec::{decode_share, encode_share};
 use otedama_sharechain::ConsensusId;
 use otedama_tests::fixture::regtest_consensus;
-use otedama_tests::pool::{tip, Daemon, PoolNode};
+use otedama_tests::pool::{regtest_daemon, tip, PoolNode};
 use otedama_tests::{regtest_chain, seed_store, wait_for};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// Shares both nodes hold before the hostile peers come.
 const SEEDED: usize = 100;
-
-async fn daemon(dir: &Path) -> Result<(RegtestPair, Daemon)> {
-    let pair = RegtestPair::start(Path::new("litecoind"), &dir.join("litecoind")).await?;
-    let (user, password) = pair.primary.rpc_credentials();
-    let daemon = Daemon {
-        url: pair.primary.rpc_url().to_owned(),
-        user: user.to_owned(),
-        password: password.to_owned(),
-    };
-    Ok((pair, daemon))
-}
 
 /// Deterministic filler bytes (xorshift), so a failure can be replayed.
 fn noise_bytes(seed: u64, len: usize) -> Vec<u8> {
@@ -385,7 +373,7 @@ struct Pool {
 impl Pool {
     async fn start() -> Result<Self> {
         let dir = otedama_tests::TestDir::new()?;
-        let (pair, daemon) = daemon(dir.path()).await?;
+        let (pair, daemon) = regtest_daemon(dir.path()).await?;
         let base = dir.path();
         let chain = regtest_chain();
         seed_store(&base.join("a"), &chain[..SEEDED])?;

@@ -7,14 +7,13 @@
 //! with its js-libp2p agent (identify) and ban nobody.
 
 use anyhow::{bail, ensure, Context, Result};
-use otedama_node::daemon::regtest::RegtestPair;
 use otedama_node::p2p::wire::share_topic;
 use otedama_proto::chain::{Coin, Network};
 use otedama_proto::hash::ShareId;
 use otedama_proto::target::Target;
 use otedama_sharechain::codec::decode_share;
 use otedama_sharechain::{Consensus, Share, ShareChain, SledStore};
-use otedama_tests::pool::{regtest_address, wait_converged, Daemon, PoolNode};
+use otedama_tests::pool::{regtest_address, regtest_daemon, wait_converged, PoolNode};
 use otedama_tests::wait_for;
 use serde_json::Value;
 use std::fs::File;
@@ -30,17 +29,6 @@ const LIMIT: Duration = Duration::from_secs(60);
 const MESSAGES: usize = 2;
 /// The witness program byte of B's miner's payout address.
 const B_PAYEE: u8 = 0xb2;
-
-async fn daemon(dir: &Path) -> Result<(RegtestPair, Daemon)> {
-    let pair = RegtestPair::start(Path::new("litecoind"), &dir.join("litecoind")).await?;
-    let (user, password) = pair.primary.rpc_credentials();
-    let daemon = Daemon {
-        url: pair.primary.rpc_url().to_owned(),
-        user: user.to_owned(),
-        password: password.to_owned(),
-    };
-    Ok((pair, daemon))
-}
 
 /// `tests/js`, with its dependencies installed (`npm ci` from the committed lock, once: a mutex
 /// within this process and a file lock across processes).
@@ -217,7 +205,7 @@ async fn a_js_libp2p_peer_finds_b_through_a_and_receives_its_shares() -> Result<
     let js = js_harness()?;
     let dir = otedama_tests::TestDir::new()?;
     let base = dir.path();
-    let (mut pair, daemon) = daemon(base).await?;
+    let (mut pair, daemon) = regtest_daemon(base).await?;
     let consensus =
         Consensus::for_network(Coin::Litecoin, Network::Regtest).context("regtest consensus")?;
     let topic = share_topic(&consensus.id());

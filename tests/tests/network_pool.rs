@@ -4,26 +4,13 @@
 //! catches up from its own store plus only the shares it missed.
 
 use anyhow::{ensure, Context, Result};
-use otedama_node::daemon::regtest::RegtestPair;
 use otedama_proto::chain::{Coin, Network};
 use otedama_sharechain::{Consensus, ShareChain, SledStore};
-use otedama_tests::pool::{regtest_address, tip, wait_converged, Daemon, PoolNode};
+use otedama_tests::pool::{regtest_address, regtest_daemon, tip, wait_converged, PoolNode};
 use otedama_tests::{regtest_chain, seed_store, wait_for, TestDir};
 use serde_json::Value;
 use std::collections::HashSet;
-use std::path::Path;
 use std::time::Duration;
-
-async fn daemon(dir: &Path) -> Result<(RegtestPair, Daemon)> {
-    let pair = RegtestPair::start(Path::new("litecoind"), &dir.join("litecoind")).await?;
-    let (user, password) = pair.primary.rpc_credentials();
-    let daemon = Daemon {
-        url: pair.primary.rpc_url().to_owned(),
-        user: user.to_owned(),
-        password: password.to_owned(),
-    };
-    Ok((pair, daemon))
-}
 
 fn height(s: &Value) -> u64 {
     s["sharechain_height"].as_u64().unwrap_or(0)
@@ -74,7 +61,7 @@ fn pays(payouts: &Value, address: &str) -> bool {
 async fn five_nodes_from_one_bootstrap_converge_while_two_mine() -> Result<()> {
     let dir = TestDir::new()?;
     let base = dir.path();
-    let (mut pair, daemon) = daemon(base).await?;
+    let (mut pair, daemon) = regtest_daemon(base).await?;
     let n1 = PoolNode::start("n1", base, &daemon, &[])?;
     let boot = vec![n1.multiaddr()?];
     let mut nodes = vec![n1];
@@ -140,7 +127,7 @@ async fn five_nodes_from_one_bootstrap_converge_while_two_mine() -> Result<()> {
 async fn a_partition_heals_onto_the_chain_with_the_most_work() -> Result<()> {
     let dir = TestDir::new()?;
     let base = dir.path();
-    let (mut pair, daemon) = daemon(base).await?;
+    let (mut pair, daemon) = regtest_daemon(base).await?;
     // A common history, then two groups that cannot reach each other.
     let history = &regtest_chain()[..60];
     for name in ["a1", "a2", "b1", "b2"] {
@@ -200,7 +187,7 @@ async fn a_partition_heals_onto_the_chain_with_the_most_work() -> Result<()> {
 async fn a_restarted_node_fetches_only_what_it_missed() -> Result<()> {
     let dir = TestDir::new()?;
     let base = dir.path();
-    let (mut pair, daemon) = daemon(base).await?;
+    let (mut pair, daemon) = regtest_daemon(base).await?;
     let mut a = PoolNode::start("a", base, &daemon, &[])?;
     let mut b = PoolNode::start("b", base, &daemon, &[a.multiaddr()?])?;
     b.wait(

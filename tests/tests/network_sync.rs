@@ -4,27 +4,14 @@
 //! missed.
 
 use anyhow::{ensure, Context, Result};
-use otedama_node::daemon::regtest::RegtestPair;
-use otedama_tests::pool::{regtest_address, tip, wait_converged, Daemon, PoolNode};
+use otedama_tests::pool::{regtest_address, regtest_daemon, tip, wait_converged, PoolNode};
 use otedama_tests::{regtest_chain, seed_store};
-use std::path::Path;
 use std::time::{Duration, Instant};
-
-async fn daemon(dir: &Path) -> Result<(RegtestPair, Daemon)> {
-    let pair = RegtestPair::start(Path::new("litecoind"), &dir.join("litecoind")).await?;
-    let (user, password) = pair.primary.rpc_credentials();
-    let daemon = Daemon {
-        url: pair.primary.rpc_url().to_owned(),
-        user: user.to_owned(),
-        password: password.to_owned(),
-    };
-    Ok((pair, daemon))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_node_syncs_a_full_window_then_follows() -> Result<()> {
     let dir = otedama_tests::TestDir::new()?;
-    let (mut pair, daemon) = daemon(dir.path()).await?;
+    let (mut pair, daemon) = regtest_daemon(dir.path()).await?;
     let chain = regtest_chain();
     let base = dir.path();
     // Three peers hold the chain, so that batches come back from several peers in any order.
