@@ -176,3 +176,18 @@ fn a_crash_keeps_exactly_what_was_flushed() {
     assert_eq!(chain.tip(), flushed.last().copied());
     assert!(!chain.contains(&unflushed));
 }
+
+/// A directory held by a live store is reported as in use (after sled's lock wait), and the
+/// store opens again once the holder is gone.
+#[test]
+fn a_held_directory_is_reported_in_use() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let held = SledStore::open(dir.path()).expect("opens");
+    let err = SledStore::open(dir.path()).expect_err("the directory is held");
+    assert!(
+        err.to_string().contains("in use by another process"),
+        "{err}"
+    );
+    drop(held);
+    SledStore::open(dir.path()).expect("opens once released");
+}

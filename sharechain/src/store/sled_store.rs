@@ -5,6 +5,7 @@
 //! buffers and fsyncs: what was written before it survives a `kill -9` or a power cut.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use otedama_proto::hash::ShareId;
 
@@ -23,14 +24,41 @@ fn io(e: sled::Error) -> StoreError {
     StoreError::Io(e.to_string())
 }
 
+/// How long [`SledStore::open`] waits for a locked directory.
+pub const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// Whether `e` is sled's "could not acquire lock" (it wraps the OS error in a plain message).
+fn is_lock_error(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
+}
+
 impl SledStore {
     /// Opens (or creates) the store in directory `path`.
+    ///
+    /// sled releases a directory's lock only when its last background I/O thread lets go of
+    /// the files, which can be a moment after the previous handle was dropped; a locked
+    /// directory is therefore retried for up to [`LOCK_WAIT`] before it is reported as in use.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(path)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(io)?;
+            .mode(sled::Mode::HighThroughput);
+        let started = Instant::now();
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(e) if is_lock_error(&e) && started.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) if is_lock_error(&e) => {
+                    return Err(StoreError::Io(format!(
+                        "{} is in use by another process (is another node running on this \
+                         data directory?): {e}",
+                        path.display()
+                    )))
+                }
+                Err(e) => return Err(io(e)),
+            }
+        };
         let shares = db.open_tree("shares").map_err(io)?;
         let meta = db.open_tree("meta").map_err(io)?;
         match meta.get("schema").map_err(io)? {
