@@ -1,16 +1,24 @@
-//! The node's HTTP API for observers: `GET /api/v1/status`, `GET /api/v1/payouts` and
-//! `GET /api/v1/peers` and `GET /api/v1/workers`.
+//! The node's HTTP API for observers: `GET /api/v1/status`, `GET /api/v1/payouts`,
+//! `GET /api/v1/peers` and `GET /api/v1/workers` (JSON), `GET /metrics` (Prometheus), the live
+//! feed `GET /api/v1/ws` (WebSocket) and a web dashboard at `GET /` that uses them.
 //!
 //! The server only reads: it asks an [`ApiSource`] for a snapshot at each request, so it never
-//! holds a lock across the network and a slow client slows nobody else.
+//! holds a lock across the network and a slow client slows nobody else. The WebSocket feed reads
+//! the source once per poll for all its clients together (`ws`).
+
+mod metrics;
+#[cfg(test)]
+mod tests;
+mod ws;
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -51,6 +59,13 @@ pub struct StatusView {
     pub chain_work: Option<String>,
     /// Shares this node's miners found that the sharechain accepted.
     pub shares_found: u64,
+    /// The pool's hash rate in hashes per second, estimated from the work of the shares in the
+    /// PPLNS window at the tip over the time they span; `null` with fewer than two shares.
+    pub pool_hashrate: Option<f64>,
+    /// The hash rate of this node's Stratum workers (the sum of theirs), in hashes per second.
+    pub local_hashrate: f64,
+    /// The PPLNS window's length in shares (`shares` grows to it).
+    pub window_limit: u32,
     /// Whether the coin daemon is answering, and what is wrong when it is not.
     pub daemon: crate::daemon::source::DaemonStatus,
 }
@@ -97,114 +112,184 @@ pub struct PeersView {
     pub gossip_invalid: u64,
 }
 
-/// The API's routes over `source`.
-pub fn router(source: Arc<dyn ApiSource>) -> Router {
+/// Limits of the API server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// The most WebSocket clients at once; one more is answered 503.
+    pub max_ws_clients: usize,
+    /// How often the WebSocket feed reads the source for changes (only while a client listens).
+    pub ws_poll: Duration,
+    /// How long one WebSocket message may take to reach a client's socket before the client is
+    /// dropped (a client that does not read must not hold memory).
+    pub ws_send_timeout: Duration,
+}
+
+impl Default for ApiConfig {
+    /// 256 WebSocket clients, a poll every second, 10 s to send a message.
+    fn default() -> Self {
+        ApiConfig {
+            max_ws_clients: 256,
+            ws_poll: Duration::from_secs(1),
+            ws_send_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What every handler reads from.
+#[derive(Clone)]
+struct ApiState {
+    source: Arc<dyn ApiSource>,
+    live: Arc<ws::Live>,
+}
+
+/// The API's routes over `source`, with the WebSocket feed `live`.
+fn router(source: Arc<dyn ApiSource>, live: Arc<ws::Live>) -> Router {
     Router::new()
+        .route("/", get(dashboard))
+        .route("/dashboard", get(dashboard))
+        .route("/metrics", get(metrics))
         .route("/api/v1/status", get(status))
         .route("/api/v1/payouts", get(payouts))
         .route("/api/v1/peers", get(peers))
         .route("/api/v1/workers", get(workers))
+        .route("/api/v1/ws", get(ws::upgrade))
         .fallback(not_found)
-        .with_state(source)
+        .with_state(ApiState { source, live })
 }
 
-async fn status(State(source): State<Arc<dyn ApiSource>>) -> Json<StatusView> {
-    Json(source.status())
+async fn status(State(state): State<ApiState>) -> Json<StatusView> {
+    Json(state.source.status())
 }
 
-async fn payouts(State(source): State<Arc<dyn ApiSource>>) -> Json<Vec<PayoutView>> {
-    Json(source.payouts())
+async fn payouts(State(state): State<ApiState>) -> Json<Vec<PayoutView>> {
+    Json(state.source.payouts())
 }
 
-async fn peers(State(source): State<Arc<dyn ApiSource>>) -> Json<PeersView> {
-    Json(source.peers())
+async fn peers(State(state): State<ApiState>) -> Json<PeersView> {
+    Json(state.source.peers())
 }
 
-async fn workers(
-    State(source): State<Arc<dyn ApiSource>>,
-) -> Json<Vec<crate::stratum::WorkerSnapshot>> {
-    Json(source.workers())
+async fn workers(State(state): State<ApiState>) -> Json<Vec<crate::stratum::WorkerSnapshot>> {
+    Json(state.source.workers())
+}
+
+async fn metrics(State(state): State<ApiState>) -> Response {
+    let source = &state.source;
+    let body = metrics::render(&source.status(), &source.peers(), &source.workers());
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response()
+}
+
+/// The dashboard: one page with its style and script inline, so that it needs nothing but this
+/// server (a node may have no internet access).
+const DASHBOARD: &str = include_str!("api/dashboard.html");
+
+async fn dashboard() -> Response {
+    let headers = [
+        (header::CONTENT_SECURITY_POLICY, dashboard_csp()),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
+    ];
+    (headers, Html(DASHBOARD)).into_response()
+}
+
+/// The dashboard's Content-Security-Policy: nothing loads from elsewhere, and the only script
+/// that runs is the page's own (allowed by its hash), so text from strangers that slipped into
+/// the page could not run as script.
+fn dashboard_csp() -> HeaderValue {
+    static CSP: OnceLock<HeaderValue> = OnceLock::new();
+    CSP.get_or_init(|| {
+        let policy = format!(
+            "default-src 'none'; script-src 'sha256-{}'; style-src 'unsafe-inline'; \
+             connect-src 'self' ws: wss:; img-src 'self' data:; base-uri 'none'; \
+             form-action 'none'; frame-ancestors 'none'",
+            base64(&script_sha256(DASHBOARD))
+        );
+        HeaderValue::from_str(&policy).expect("the policy is ASCII without control characters")
+    })
+    .clone()
+}
+
+/// SHA-256 of the text of the page's one inline `<script>` element.
+fn script_sha256(page: &str) -> [u8; 32] {
+    use bitcoin::hashes::{sha256, Hash};
+    let start = page.find("<script>").expect("the dashboard has a script") + "<script>".len();
+    let len = page[start..]
+        .find("</script>")
+        .expect("the dashboard's script is closed");
+    sha256::Hash::hash(&page.as_bytes()[start..start + len]).to_byte_array()
+}
+
+/// Standard base64 with padding (RFC 4648 §4), as CSP hash sources are written.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 async fn not_found() -> Response {
     (
         StatusCode::NOT_FOUND,
         Json(
-            serde_json::json!({"error": "no such endpoint; try /api/v1/status, /api/v1/payouts, /api/v1/peers or /api/v1/workers"}),
+            serde_json::json!({"error": "no such endpoint; try /, /metrics, /api/v1/status, \
+            /api/v1/payouts, /api/v1/peers, /api/v1/workers or /api/v1/ws"}),
         ),
     )
         .into_response()
 }
 
-/// Serves the API on `listener` until `shutdown` becomes `true`.
+/// Serves the API on `listener` with the default [`ApiConfig`] until `shutdown` becomes `true`.
 pub async fn serve(
     listener: TcpListener,
     source: Arc<dyn ApiSource>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(source))
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        })
-        .await
+    serve_with(listener, source, ApiConfig::default(), shutdown).await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    struct Fixed;
-    impl ApiSource for Fixed {
-        fn status(&self) -> StatusView {
-            StatusView {
-                coin: "litecoin".into(),
-                network: "regtest".into(),
-                height: 7,
-                ..StatusView::default()
-            }
-        }
-        fn payouts(&self) -> Vec<PayoutView> {
-            vec![PayoutView {
-                address: None,
-                script: "51".into(),
-                amount: 5,
-                weight: "1".into(),
-            }]
-        }
-    }
-
-    async fn get(addr: std::net::SocketAddr, path: &str) -> String {
-        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
-            .await
-            .unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).await.unwrap();
-        out
-    }
-
-    #[tokio::test]
-    async fn serves_status_payouts_and_a_clear_404() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, rx) = watch::channel(false);
-        let server = tokio::spawn(serve(listener, Arc::new(Fixed), rx));
-        let status = get(addr, "/api/v1/status").await;
-        assert!(
-            status.starts_with("HTTP/1.0 200") || status.starts_with("HTTP/1.1 200"),
-            "{status}"
-        );
-        let body = status.split("\r\n\r\n").nth(1).unwrap();
-        let v: serde_json::Value = serde_json::from_str(body).unwrap();
-        assert_eq!(v["coin"], "litecoin");
-        assert_eq!(v["height"], 7);
-        assert_eq!(v["synced"], false);
-        assert!(v["tip"].is_null());
-        let payouts = get(addr, "/api/v1/payouts").await;
-        assert!(payouts.contains(r#""amount":5"#), "{payouts}");
-        assert!(get(addr, "/nope").await.contains("404"));
-        stop.send(true).unwrap();
-        server.await.unwrap().unwrap();
-    }
+/// Serves the API on `listener` until `shutdown` becomes `true`. WebSocket clients are then
+/// sent a close frame ("going away"); the call returns once they are gone (or after the send
+/// timeout).
+pub async fn serve_with(
+    listener: TcpListener,
+    source: Arc<dyn ApiSource>,
+    config: ApiConfig,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let live = Arc::new(ws::Live::new(&config));
+    let poller = tokio::spawn(ws::poll(source.clone(), live.clone()));
+    let stopping = live.clone();
+    let served = axum::serve(listener, router(source, live.clone()))
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+            // Upgraded connections are no longer the HTTP server's: tell them here.
+            stopping.stop();
+        })
+        .await;
+    live.stop();
+    live.closed(config.ws_send_timeout + Duration::from_secs(1))
+        .await;
+    let _ = poller.await;
+    served
 }

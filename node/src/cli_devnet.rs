@@ -109,7 +109,7 @@ async fn devnet(command: &DevnetCommand, base: &Path) -> Result<()> {
             bootstrap.push(format!("/ip4/127.0.0.1/tcp/{p2p_port}/p2p/{peer_id}"));
         }
         println!(
-            "Node {} ({peer_id}): stratum {stratum}, API http://{api}/api/v1/status",
+            "Node {} ({peer_id}): stratum {stratum}, dashboard http://{api}/, API http://{api}/api/v1/status",
             i + 1
         );
         let task = tokio::spawn(node::run(config, listeners, shutdown.clone()));
@@ -146,6 +146,7 @@ async fn devnet(command: &DevnetCommand, base: &Path) -> Result<()> {
         "Stratum: stratum+tcp://{stratum}   (user = a regtest payout address, e.g. {})",
         devnet_address(0)
     );
+    println!("Dashboard: http://{api}/   (metrics: http://{api}/metrics)");
     println!("API:     http://{api}/api/v1/status   and   http://{api}/api/v1/payouts");
     println!("Press Ctrl-C to stop.\n");
 

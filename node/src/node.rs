@@ -214,6 +214,8 @@ impl ApiSource for NodeApi {
         let template = self.feed.template.borrow().clone();
         let daemon = self.feed.status.borrow().clone();
         let net = self.p2p.view();
+        // Read before the chain's lock, which the share path needs.
+        let local_hashrate = self.workers().iter().map(|w| w.hashrate).sum();
         let chain = self.chain.lock();
         StatusView {
             coin: self.coin.to_string(),
@@ -228,6 +230,9 @@ impl ApiSource for NodeApi {
             shares_found: self.counters.shares_accepted.load(Ordering::Relaxed),
             synced: template.is_some() && daemon.healthy && net.sync.synced,
             chain_work: chain.chain_work().map(|w| w.to_u256().to_string()),
+            pool_hashrate: chain.pool_hashrate(),
+            local_hashrate,
+            window_limit: chain.consensus().params().window_shares,
             sync: Some(net.sync),
             peer_id: Some(net.peer_id),
             peers: net.peers.len(),

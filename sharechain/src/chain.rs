@@ -261,6 +261,16 @@ impl<S: ShareStore> ShareChain<S> {
         self.window.ids().count()
     }
 
+    /// The pool's hash rate in hashes per second, estimated from the window at the tip (no work
+    /// cap): the work of its shares after the oldest, their uncles' included (those hashes were
+    /// done too), over the seconds from the oldest share's time to the newest's. `None` with
+    /// fewer than two shares in the window or when their times do not increase. Cheap: two
+    /// index reads, whatever the window's length.
+    pub fn pool_hashrate(&self) -> Option<f64> {
+        let (work, seconds) = self.window.recent_work(&self.index)?;
+        crate::window::hash_rate(work, seconds)
+    }
+
     /// The store.
     pub fn store(&self) -> &S {
         &self.store

@@ -61,3 +61,4 @@ pub use share::{CoinbaseParts, Share, ShareCommitment, ShareData};
 pub use store::{MemoryStore, ShareStore, SledStore, StoreError, StoredShare};
 pub use template::{ShareTemplate, TemplateError, TemplateRequest};
 pub use validate::RejectReason;
+pub use window::hash_rate;

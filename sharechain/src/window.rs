@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use otedama_proto::hash::ShareId;
 use otedama_proto::uint::U256;
 
-use otedama_proto::target::{CompactTarget, Target};
+use otedama_proto::target::{CompactTarget, Target, Work};
 
 use crate::index::{IdMap, Index, ScriptId};
 use crate::params::Consensus;
@@ -119,6 +119,26 @@ impl Window {
     pub fn ids(&self) -> impl Iterator<Item = &ShareId> {
         self.shares.iter().map(|s| &s.0)
     }
+
+    /// The work done between the oldest share's time and the newest's: the weights (own work
+    /// plus uncles') of every share but the oldest, whose hashes were done before its time, and
+    /// the seconds between those two times (negative when a clock went backwards). `None` with
+    /// fewer than two shares. Reads two index entries, whatever the window's length.
+    pub fn recent_work(&self, index: &Index) -> Option<(Work, i64)> {
+        if self.shares.len() < 2 {
+            return None;
+        }
+        let (newest, _) = self.shares.front()?;
+        let (oldest, oldest_weight) = self.shares.back()?;
+        let seconds = i64::from(index.get(newest)?.time) - i64::from(index.get(oldest)?.time);
+        Some((Work::from_u256(self.total_weight - *oldest_weight), seconds))
+    }
+}
+
+/// Hashes per second, from `work` (expected hashes) done over `seconds`; `None` unless
+/// `seconds` is positive. Display only: the result is rounded to an `f64`.
+pub fn hash_rate(work: Work, seconds: i64) -> Option<f64> {
+    (seconds > 0).then(|| work.to_f64() / seconds as f64)
 }
 
 /// The window's work cap for a share whose header has block target `block_bits`:
@@ -148,5 +168,23 @@ fn sub_credits(map: &mut IdMap<ScriptId, U256>, credits: &[(ScriptId, U256)]) {
         if slot.is_zero() {
             map.remove(script);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_rate_is_work_over_seconds() {
+        let work = |n: u64| Work::from_u256(U256::from_u64(n));
+        assert_eq!(hash_rate(work(600_000), 60), Some(10_000.0));
+        assert_eq!(hash_rate(work(3), 2), Some(1.5));
+        assert_eq!(hash_rate(work(0), 10), Some(0.0));
+        // 2^100 hashes in 2^20 seconds: 2^80 per second, well past u64.
+        let big = Work::from_u256(U256::ONE << 100);
+        assert_eq!(hash_rate(big, 1 << 20), Some(2f64.powi(80)));
+        assert_eq!(hash_rate(work(600_000), 0), None);
+        assert_eq!(hash_rate(work(600_000), -5), None);
     }
 }

@@ -280,3 +280,22 @@ fn locators_find_the_fork_and_ids_after_fill_the_gap() {
     assert_eq!(full.ids_after(&[], 3), ids[..3].to_vec());
     assert!(full.is_on_best_chain(&ids[7]) && !behind.is_on_best_chain(&ids[30]));
 }
+
+#[test]
+fn pool_hashrate_is_the_windows_work_over_its_time_span() {
+    let c = consensus(Coin::Bitcoin, 10);
+    let mut chain = memory_chain(&c);
+    assert_eq!(chain.pool_hashrate(), None);
+    // Every share meets the floor target 0x207fffff: 2 expected hashes each, 3 seconds apart.
+    for i in 0..15u32 {
+        let s = mine(&chain, None, i % 2, T0 + 3 * i);
+        accept(&mut chain, s);
+        if i == 0 {
+            // One share spans no time.
+            assert_eq!(chain.pool_hashrate(), None);
+        }
+    }
+    // The window holds the last 10 (times T0+15 … T0+42): 9 shares' work, 18 hashes, in 27 s.
+    let rate = chain.pool_hashrate().expect("a full window");
+    assert!((rate - 18.0 / 27.0).abs() < 1e-12, "{rate}");
+}

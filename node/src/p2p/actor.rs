@@ -3,7 +3,7 @@
 
 use super::behaviour::{Behaviour, BehaviourEvent, SyncCall};
 use super::identity::{split_peer_addr, PeerBook};
-use super::peers::{Fault, PeerTable, BAN_GOSSIP_SCORE};
+use super::peers::{Fault, PeerTable, BAN_GOSSIP_SCORE, IDS_COST};
 use super::sync::{SyncQueue, PER_PEER, QUEUE_AHEAD, SLACK};
 use super::wire::{self, ChainStatus, SyncRequest, SyncResponse};
 use super::worker::{self, ChainDone, ChainJob, Verdict};
@@ -19,7 +19,7 @@ use otedama_proto::hash::ShareId;
 use otedama_proto::target::Work;
 use otedama_sharechain::codec::encode_share;
 use otedama_sharechain::ConsensusId;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -34,6 +34,9 @@ const ALONE_AFTER: Duration = Duration::from_secs(20);
 const PENDING_FOR: Duration = Duration::from_secs(10);
 /// Jobs queued for the chain worker, and results queued back.
 const JOB_QUEUE: usize = 64;
+/// Share batches requested or waiting for the worker, over all peers: bounds the batches held
+/// back in `overflow` when the worker queue is full.
+const MAX_BATCHES: usize = 32;
 /// How long a starting node waits for every connected peer's status before it decides it is
 /// synced with those that answered.
 const STATUS_GRACE: Duration = Duration::from_secs(5);
@@ -63,11 +66,17 @@ pub(crate) struct Actor {
     sync: SyncQueue,
     pending: HashMap<ShareId, Pending>,
     jobs: std_mpsc::SyncSender<ChainJob>,
+    /// Sync batches the full worker queue could not take yet; handed over as results come
+    /// back, so the event loop never blocks on the worker (which may itself be waiting for the
+    /// loop to take its results). At most [`MAX_BATCHES`].
+    overflow: VecDeque<ChainJob>,
     done: mpsc::Receiver<ChainDone>,
     worker: Option<std::thread::JoinHandle<()>>,
     view: Arc<Mutex<NetworkView>>,
     synced_tx: watch::Sender<bool>,
     synced: bool,
+    /// Our chain's sync protocol, which identify shows for peers of the same chain.
+    sync_protocol: libp2p::StreamProtocol,
     started: Instant,
     expect_peers: bool,
     heard_status: bool,
@@ -111,11 +120,14 @@ impl Actor {
             sync: SyncQueue::default(),
             pending: HashMap::new(),
             jobs: jobs_tx,
+            overflow: VecDeque::new(),
             done: done_rx,
             worker: Some(worker),
             view,
             synced_tx,
             synced: false,
+            sync_protocol: libp2p::StreamProtocol::try_from_owned(wire::sync_protocol(&consensus))
+                .expect("the sync protocol name starts with a slash"),
             started: Instant::now(),
             expect_peers,
             heard_status: false,
@@ -198,8 +210,9 @@ impl Actor {
         }
     }
 
+    /// Whether to dial more peers of our chain (peers of other chains do not count).
     fn wants_peers(&self) -> bool {
-        self.peers.connected.len() < TARGET_PEERS
+        self.peers.members() < TARGET_PEERS
     }
 
     fn discover(&mut self) {
@@ -292,9 +305,14 @@ impl Actor {
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
                 let kad_protocol = libp2p::StreamProtocol::new(wire::KAD_PROTOCOL);
                 let speaks_kad = info.protocols.contains(&kad_protocol);
+                let member = info.protocols.contains(&self.sync_protocol);
                 if let Some(peer) = self.peers.connected.get_mut(&peer_id) {
                     peer.agent = Some(info.agent_version.clone());
                     peer.listen_addrs = info.listen_addrs.clone();
+                    peer.member = Some(member);
+                }
+                if !member {
+                    self.book.forget(&peer_id);
                 }
                 for addr in info.listen_addrs.into_iter().take(8) {
                     if speaks_kad {
@@ -303,7 +321,10 @@ impl Actor {
                             .kad
                             .add_address(&peer_id, addr.clone());
                     }
-                    self.book.seen(peer_id, addr, unix_now());
+                    // Only our chain's peers are worth dialling again after a restart.
+                    if member {
+                        self.book.seen(peer_id, addr, unix_now());
+                    }
                 }
             }
             BehaviourEvent::Ping(ping::Event { peer, result, .. }) => {
@@ -393,7 +414,30 @@ impl Actor {
             .report_message_validation_result(id, source, acceptance);
     }
 
+    /// Hands a sync batch to the worker, or holds it back while the worker queue is full.
+    fn submit_batch(&mut self, job: ChainJob) {
+        self.sync.in_worker += 1;
+        if !self.overflow.is_empty() {
+            self.overflow.push_back(job);
+            return;
+        }
+        if let Err(std_mpsc::TrySendError::Full(job)) = self.jobs.try_send(job) {
+            self.overflow.push_back(job);
+        }
+    }
+
+    /// Moves held-back batches into the worker queue as far as it has room.
+    fn drain_overflow(&mut self) {
+        while let Some(job) = self.overflow.pop_front() {
+            if let Err(std_mpsc::TrySendError::Full(job)) = self.jobs.try_send(job) {
+                self.overflow.push_front(job);
+                return;
+            }
+        }
+    }
+
     fn on_done(&mut self, done: ChainDone) {
+        self.drain_overflow();
         match done {
             ChainDone::Gossip {
                 source,
@@ -601,6 +645,9 @@ impl Actor {
                 if self.sync.waiting() == 0 {
                     break 'outer;
                 }
+                if self.sync.bodies.len() + self.sync.in_worker >= MAX_BATCHES {
+                    break 'outer;
+                }
                 if self.sync.inflight_to(peer) >= PER_PEER {
                     continue;
                 }
@@ -709,6 +756,20 @@ impl Actor {
         request: SyncRequest,
         channel: ResponseChannel<SyncResponse>,
     ) {
+        let cost = match request {
+            SyncRequest::Ids { .. } => IDS_COST,
+            SyncRequest::Status | SyncRequest::Shares(_) => 1.0,
+        };
+        if !self.peers.spend(&peer, cost, Instant::now()) {
+            self.punish(peer, Fault::Unhelpful, "too many sync requests");
+            let refusal = SyncResponse::Refused("rate limited".into());
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .sync
+                .send_response(channel, refusal);
+            return;
+        }
         let response = {
             let chain = self.chain.lock();
             match request {
@@ -826,12 +887,7 @@ impl Actor {
                     shares,
                     roots,
                 };
-                self.sync.in_worker += 1;
-                // The worker queue is bounded and sync keeps at most PER_PEER batches per peer in
-                // flight, so this waits only when the worker is far behind.
-                if let Err(std_mpsc::TrySendError::Full(job)) = self.jobs.try_send(job) {
-                    let _ = self.jobs.send(job);
-                }
+                self.submit_batch(job);
                 self.schedule_bodies();
             }
             SyncResponse::Refused(reason) => {
@@ -897,6 +953,7 @@ impl Actor {
     // ---- timers ----
 
     fn every_second(&mut self) {
+        self.drain_overflow();
         // Gossipsub scores catch what our own checks never see (oversized or unsigned messages).
         let gossip = &self.swarm.behaviour().gossipsub;
         let low: Vec<(PeerId, f64)> = self

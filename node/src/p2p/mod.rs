@@ -55,6 +55,9 @@ pub struct PeerView {
     pub gossip_score: f64,
     /// The height of its best chain, as it last told us.
     pub height: Option<u32>,
+    /// Whether it serves our sharechain (`null` until identify told): peers of other Otedama
+    /// chains share the DHT but are not used for sync.
+    pub same_chain: Option<bool>,
 }
 
 /// One banned peer, for the API.

@@ -15,6 +15,14 @@ pub const BAN_DURATION: Duration = Duration::from_secs(3600);
 pub const BAN_GOSSIP_SCORE: f64 = -50.0;
 /// The most scores remembered for peers no longer connected.
 const MAX_SCORES: usize = 4096;
+/// Sync request budget a peer earns per second (a `Shares` or `Status` request costs 1, an
+/// `Ids` request [`IDS_COST`]): far above what a syncing node asks (a few batches in flight),
+/// far below what keeps our chain lock busy.
+pub const REQUEST_RATE: f64 = 100.0;
+/// The budget a peer may spend at once.
+pub const REQUEST_BURST: f64 = 200.0;
+/// What an `Ids` request costs (it walks the chain from the locator to the tip).
+pub const IDS_COST: f64 = 5.0;
 
 /// What a fault costs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +59,11 @@ pub struct Peer {
     pub latency: Option<Duration>,
     /// Its best chain, as it last told us.
     pub status: Option<ChainStatus>,
+    /// Whether it serves our sharechain's sync protocol (from identify; `None` before): peers
+    /// of other chains share the DHT but are never used for sync.
+    pub member: Option<bool>,
+    /// Its sync request budget: tokens left, and when they were last counted.
+    budget: (f64, Instant),
 }
 
 #[derive(Debug)]
@@ -81,6 +94,8 @@ impl PeerTable {
                 listen_addrs: Vec::new(),
                 latency: None,
                 status: None,
+                member: None,
+                budget: (REQUEST_BURST, Instant::now()),
             })
             .connections += 1;
     }
@@ -96,6 +111,31 @@ impl PeerTable {
             }
             false
         }
+    }
+
+    /// Spends `cost` of `peer`'s sync request budget; `false` when the peer is over its rate
+    /// and the request should be refused. A peer not in the table is not limited here.
+    pub fn spend(&mut self, peer: &PeerId, cost: f64, now: Instant) -> bool {
+        let Some(p) = self.connected.get_mut(peer) else {
+            return true;
+        };
+        let (tokens, last) = &mut p.budget;
+        let earned = now.saturating_duration_since(*last).as_secs_f64() * REQUEST_RATE;
+        *tokens = (*tokens + earned).min(REQUEST_BURST);
+        *last = now;
+        if *tokens < cost {
+            return false;
+        }
+        *tokens -= cost;
+        true
+    }
+
+    /// Connected peers that are, or may yet turn out to be, of our sharechain.
+    pub fn members(&self) -> usize {
+        self.connected
+            .values()
+            .filter(|p| p.member != Some(false))
+            .count()
     }
 
     /// Whether `peer` is banned now.
@@ -170,6 +210,7 @@ impl PeerTable {
                 score: self.score(id),
                 gossip_score: gossip_score(id),
                 height: p.status.as_ref().and_then(|s| s.tip.map(|_| s.height)),
+                same_chain: p.member,
             })
             .collect();
         out.sort_by(|a, b| a.peer_id.cmp(&b.peer_id));
@@ -215,5 +256,33 @@ mod tests {
         assert_eq!(ended.len(), 2);
         assert!(!table.is_banned(&liar));
         assert_eq!(table.score(&liar), 0);
+    }
+
+    #[test]
+    fn sync_requests_are_rate_limited_per_peer() {
+        let mut table = PeerTable::default();
+        let (greedy, other) = (PeerId::random(), PeerId::random());
+        table.connected(greedy, "/ip4/127.0.0.1/tcp/1".parse().unwrap(), false);
+        table.connected(other, "/ip4/127.0.0.1/tcp/2".parse().unwrap(), false);
+        let t0 = Instant::now();
+        let burst = (0..1000)
+            .take_while(|_| table.spend(&greedy, 1.0, t0))
+            .count();
+        assert_eq!(burst, REQUEST_BURST as usize);
+        assert!(!table.spend(&greedy, IDS_COST, t0));
+        // The other peer's budget is its own.
+        assert!(table.spend(&other, IDS_COST, t0));
+        // A tenth of a second earns a tenth of the rate back.
+        let later = t0 + Duration::from_millis(100);
+        let refilled = (0..1000)
+            .take_while(|_| table.spend(&greedy, 1.0, later))
+            .count();
+        assert_eq!(refilled, (REQUEST_RATE / 10.0) as usize);
+        // The budget never grows past the burst, however long the peer is quiet.
+        let much_later = t0 + Duration::from_secs(3600);
+        let capped = (0..1000)
+            .take_while(|_| table.spend(&greedy, 1.0, much_later))
+            .count();
+        assert_eq!(capped, REQUEST_BURST as usize);
     }
 }
