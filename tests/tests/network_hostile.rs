@@ -350,6 +350,8 @@ struct Attack {
     name: &'static str,
     gossip: Option<Vec<u8>>,
     sync: Option<SyncRequest>,
+    /// How many times the sync request is sent (all at once).
+    repeat: usize,
     reason: &'static [&'static str],
 }
 
@@ -429,7 +431,9 @@ impl Pool {
             h.publish(bytes).await.context(attack.name)?;
         }
         if let Some(request) = attack.sync {
-            h.order(Order::Request(request))?;
+            for _ in 0..attack.repeat {
+                h.order(Order::Request(request.clone()))?;
+            }
         }
         let reason = wait_banned(a, &h.id, Duration::from_secs(20)).context(attack.name)?;
         for part in attack.reason {
@@ -573,18 +577,21 @@ async fn a_hostile_peer_is_banned_and_nothing_it_sent_is_stored_or_forwarded() -
             name: "garbage gossip",
             gossip: Some(noise_bytes(7, 600)),
             sync: None,
+            repeat: 1,
             reason: &["gossiped an invalid share", "undecodable"],
         },
         Attack {
             name: "invalid share gossip",
             gossip: Some(corrupt),
             sync: None,
+            repeat: 1,
             reason: &["gossiped an invalid share", "WrongCommitment"],
         },
         Attack {
             name: "oversized gossip (20 KiB)",
             gossip: Some(noise_bytes(9, 20 * 1024)),
             sync: None,
+            repeat: 1,
             reason: &["gossipsub score"],
         },
     ];
@@ -613,6 +620,7 @@ async fn a_peer_sending_broken_sync_requests_is_banned() -> Result<()> {
                 locator: vec![[0x5a; 32]; 640],
                 max: 10,
             }),
+            repeat: 1,
             reason: &["malformed sync request"],
         },
         Attack {
@@ -622,7 +630,18 @@ async fn a_peer_sending_broken_sync_requests_is_banned() -> Result<()> {
                 [0xa5; 32];
                 wire::MAX_SHARES_PER_REQUEST + 1
             ])),
+            repeat: 1,
             reason: &["malformed sync request"],
+        },
+        Attack {
+            name: "a flood of well-formed sync requests",
+            gossip: None,
+            sync: Some(SyncRequest::Ids {
+                locator: Vec::new(),
+                max: wire::MAX_IDS_PER_REQUEST as u32,
+            }),
+            repeat: 400,
+            reason: &["too many sync requests"],
         },
     ];
     let mut hostiles = Vec::new();
