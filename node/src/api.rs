@@ -87,8 +87,15 @@ pub struct PayoutView {
 pub trait ApiSource: Send + Sync + 'static {
     /// The current status.
     fn status(&self) -> StatusView;
-    /// What a block found now would pay.
+    /// What a block found now would pay, with the finder's bonus shown as the tip share's
+    /// miner's.
     fn payouts(&self) -> Vec<PayoutView>;
+    /// What a block found now by the miner of `finder` (a payout address) would pay; an error
+    /// says why the address is not one of this node's coin and network.
+    fn payouts_for(&self, finder: &str) -> Result<Vec<PayoutView>, String> {
+        let _ = finder;
+        Err("this node cannot compute payouts for another finder".into())
+    }
     /// Connected and banned peers.
     fn peers(&self) -> PeersView {
         PeersView::default()
@@ -161,8 +168,35 @@ async fn status(State(state): State<ApiState>) -> Json<StatusView> {
     Json(state.source.status())
 }
 
-async fn payouts(State(state): State<ApiState>) -> Json<Vec<PayoutView>> {
-    Json(state.source.payouts())
+/// `GET /api/v1/payouts[?finder=ADDRESS]`.
+#[derive(Debug, serde::Deserialize)]
+struct PayoutsQuery {
+    finder: Option<String>,
+}
+
+async fn payouts(
+    State(state): State<ApiState>,
+    query: Result<axum::extract::Query<PayoutsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let finder = match query {
+        Ok(q) => q.0.finder,
+        Err(e) => return bad_request(&e.body_text()),
+    };
+    match finder {
+        None => Json(state.source.payouts()).into_response(),
+        Some(address) => match state.source.payouts_for(&address) {
+            Ok(list) => Json(list).into_response(),
+            Err(reason) => bad_request(&format!("finder {address:?}: {reason}")),
+        },
+    }
+}
+
+fn bad_request(error: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(serde_json::json!({ "error": error })),
+    )
+        .into_response()
 }
 
 async fn peers(State(state): State<ApiState>) -> Json<PeersView> {

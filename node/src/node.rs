@@ -209,6 +209,35 @@ struct NodeApi {
     p2p: NetworkHandle,
 }
 
+impl NodeApi {
+    /// The payout function's outputs at the current tip for the current template, with the
+    /// finder's bonus paid to `finder`.
+    fn payouts_with_finder(&self, finder: &bitcoin::Script) -> Vec<PayoutView> {
+        let Some(template) = self.feed.template.borrow().clone() else {
+            return Vec::new();
+        };
+        let Ok(bits) = template.bits_u32() else {
+            return Vec::new();
+        };
+        let chain = self.chain.lock();
+        chain
+            .payouts(
+                chain.tip().as_ref(),
+                Amount::from_sat(template.coinbase_value),
+                CompactTarget::from_consensus(bits),
+                finder,
+            )
+            .into_iter()
+            .map(|p| PayoutView {
+                address: PayoutAddress::from_script(&p.script, self.coin, self.network),
+                script: hex::encode(p.script.as_bytes()),
+                amount: p.amount.to_sat(),
+                weight: p.weight.to_u256().to_string(),
+            })
+            .collect()
+    }
+}
+
 impl ApiSource for NodeApi {
     fn status(&self) -> StatusView {
         let template = self.feed.template.borrow().clone();
@@ -259,34 +288,22 @@ impl ApiSource for NodeApi {
     }
 
     fn payouts(&self) -> Vec<PayoutView> {
-        let Some(template) = self.feed.template.borrow().clone() else {
-            return Vec::new();
-        };
-        let Ok(bits) = template.bits_u32() else {
-            return Vec::new();
-        };
-        let chain = self.chain.lock();
-        let tip = chain.tip();
         // The finder's bonus goes to whoever finds the block; shown here as if the miner of the
-        // tip share found it, so the list is exactly what such a block would pay.
-        let finder = tip
-            .and_then(|t| chain.get_share(&t).ok().flatten())
-            .map(|s| s.data.payout_script)
-            .unwrap_or_default();
-        chain
-            .payouts(
-                tip.as_ref(),
-                Amount::from_sat(template.coinbase_value),
-                CompactTarget::from_consensus(bits),
-                &finder,
-            )
-            .into_iter()
-            .map(|p| PayoutView {
-                address: PayoutAddress::from_script(&p.script, self.coin, self.network),
-                script: hex::encode(p.script.as_bytes()),
-                amount: p.amount.to_sat(),
-                weight: p.weight.to_u256().to_string(),
-            })
-            .collect()
+        // tip share found it (`?finder=` asks for another).
+        let finder = {
+            let chain = self.chain.lock();
+            chain
+                .tip()
+                .and_then(|t| chain.get_share(&t).ok().flatten())
+                .map(|s| s.data.payout_script)
+                .unwrap_or_default()
+        };
+        self.payouts_with_finder(&finder)
+    }
+
+    fn payouts_for(&self, finder: &str) -> Result<Vec<PayoutView>, String> {
+        let address = PayoutAddress::parse(finder.trim(), self.coin, self.network)
+            .map_err(|e| e.to_string())?;
+        Ok(self.payouts_with_finder(address.script_pubkey()))
     }
 }

@@ -12,7 +12,7 @@ use otedama_proto::amount::Amount;
 use otedama_proto::chain::{Coin, Network};
 use otedama_proto::hash::ShareId;
 use otedama_sharechain::{Consensus, ShareChain, SledStore};
-use otedama_tests::{binary, free_addr, get_json, scrypt_miner, Process};
+use otedama_tests::{binary, free_addr, get_json, scrypt_miner, wait_for, Process};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -162,6 +162,46 @@ async fn blocks_found_through_stratum_pay_the_window_and_survive_a_daemon_restar
         listed.contains(&addr_a.as_str()) && listed.contains(&addr_b.as_str()),
         "{payouts}"
     );
+    // `?finder=` moves the finder's bonus (and rounding) to that address and nothing else:
+    // same total, more for the named finder. Read while the tip stays put (miners still run).
+    let amount = |list: &Value, addr: &str| -> u64 {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["address"] == addr)
+            .filter_map(|p| p["amount"].as_u64())
+            .sum()
+    };
+    let total = |list: &Value| -> u64 {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["amount"].as_u64())
+            .sum()
+    };
+    let (as_a, as_b) = wait_for(
+        Duration::from_secs(30),
+        "a quiet moment for payouts",
+        || {
+            let before = get_json(api, "/api/v1/payouts").ok()?;
+            let as_a = get_json(api, &format!("/api/v1/payouts?finder={addr_a}")).ok()?;
+            let as_b = get_json(api, &format!("/api/v1/payouts?finder={addr_b}")).ok()?;
+            let after = get_json(api, "/api/v1/payouts").ok()?;
+            (before == after).then_some((as_a, as_b))
+        },
+    )?;
+    assert_eq!(total(&as_a), total(&as_b), "{as_a} {as_b}");
+    assert!(
+        amount(&as_a, &addr_a) > amount(&as_b, &addr_a),
+        "{as_a} {as_b}"
+    );
+    assert!(
+        amount(&as_b, &addr_b) > amount(&as_a, &addr_b),
+        "{as_a} {as_b}"
+    );
+    let refused = get_json(api, "/api/v1/payouts?finder=not-an-address")
+        .expect_err("a bad finder address is refused");
+    assert!(refused.to_string().contains("400"), "{refused}");
     // Per-worker statistics: both rigs, by their full Stratum user, with accepted shares.
     let workers = get_json(api, "/api/v1/workers")?;
     for (addr, rig) in [(&addr_a, "rig1"), (&addr_b, "rig2")] {

@@ -31,6 +31,17 @@ impl ApiSource for Fake {
     fn payouts(&self) -> Vec<PayoutView> {
         self.payouts.lock().unwrap().clone()
     }
+    /// Echoes the finder as the first output's address; "bad" is not an address.
+    fn payouts_for(&self, finder: &str) -> Result<Vec<PayoutView>, String> {
+        if finder == "bad" {
+            return Err("not an address".into());
+        }
+        let mut list = self.payouts();
+        if let Some(first) = list.first_mut() {
+            first.address = Some(finder.to_owned());
+        }
+        Ok(list)
+    }
     fn peers(&self) -> PeersView {
         self.peers.lock().unwrap().clone()
     }
@@ -202,6 +213,25 @@ async fn serves_status_payouts_and_a_clear_404() {
     let payouts = get(server.addr, "/api/v1/payouts").await;
     assert!(payouts.contains(r#""amount":5"#), "{payouts}");
     assert!(get(server.addr, "/nope").await.contains("404"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn payouts_take_a_finder_and_refuse_a_bad_one() {
+    let server = Running::start(Fake::new(), ApiConfig::default()).await;
+    let answer = get(server.addr, "/api/v1/payouts?finder=ltc1qfinder").await;
+    let v: serde_json::Value = serde_json::from_str(body(&answer)).unwrap();
+    assert_eq!(v[0]["address"], "ltc1qfinder", "{answer}");
+    let answer = get(server.addr, "/api/v1/payouts?finder=bad").await;
+    assert!(
+        answer.starts_with("HTTP/1.0 400") || answer.starts_with("HTTP/1.1 400"),
+        "{answer}"
+    );
+    let v: serde_json::Value = serde_json::from_str(body(&answer)).unwrap();
+    assert!(
+        v["error"].as_str().unwrap().contains("not an address"),
+        "{answer}"
+    );
     server.stop().await;
 }
 
