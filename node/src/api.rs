@@ -44,6 +44,9 @@ pub struct StatusView {
     pub blocks_found: u64,
     /// Blocks found by this node that the daemon refused.
     pub blocks_rejected: u64,
+    /// Valid blocks found by this node that the daemon did not make its tip because another
+    /// block at their height came first (`inconclusive`/`duplicate` answers).
+    pub blocks_stale: u64,
     /// Whether the node is ready to hand out work: it has a template and the network's best
     /// sharechain.
     pub synced: bool,

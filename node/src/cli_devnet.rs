@@ -8,7 +8,7 @@ use crate::cli_node::wait_for_stop_signal;
 use anyhow::{bail, Context, Result};
 use bitcoin::ScriptBuf;
 use otedama_config::NodeArgs;
-use otedama_node::daemon::regtest::RegtestPair;
+use otedama_node::daemon::regtest::{MwebWallet, RegtestPair, MWEB_ACTIVATION_HEIGHT};
 use otedama_node::node::{self, Listeners};
 use otedama_node::p2p::identity;
 use otedama_proto::address::PayoutAddress;
@@ -62,6 +62,19 @@ async fn devnet(command: &DevnetCommand, base: &Path) -> Result<()> {
     );
     let mut pair = RegtestPair::start(&command.litecoind, &base.join("litecoind")).await?;
     let (user, password) = pair.primary.rpc_credentials();
+    // MWEB activates at regtest height 432, as on mainnet all blocks after it carry an
+    // extension block; its first block needs a peg-in, which a funded wallet makes in time.
+    let wallet = match MwebWallet::fund(pair.primary.rpc(), "devnet").await {
+        Ok(w) => Some(w),
+        Err(e) => {
+            eprintln!(
+                "warning: no regtest wallet ({e}); without a peg-in litecoind cannot build \
+                 block {MWEB_ACTIVATION_HEIGHT}, where MWEB activates, so the devnet will \
+                 stop finding blocks there"
+            );
+            None
+        }
+    };
     let (stop, shutdown) = watch::channel(false);
     let mut nodes = Vec::new();
     let mut bootstrap = Vec::new();
@@ -151,8 +164,22 @@ async fn devnet(command: &DevnetCommand, base: &Path) -> Result<()> {
     println!("Press Ctrl-C to stop.\n");
 
     let http = reqwest::Client::new();
+    let peg_in = async {
+        if let Some(wallet) = wallet {
+            match wallet.peg_in_before_activation().await {
+                Ok(Some(txid)) => println!(
+                    "MWEB: pegged in 1 LTC ({txid}) so that block {MWEB_ACTIVATION_HEIGHT} can \
+                     activate MWEB; from there on every block carries an extension block"
+                ),
+                Ok(None) => {}
+                Err(e) => eprintln!("warning: MWEB peg-in failed: {e}"),
+            }
+        }
+        std::future::pending::<Result<()>>().await
+    };
     let outcome = tokio::select! {
         r = progress(&http, &apis, command.blocks) => r,
+        r = peg_in => r,
         _ = wait_for_stop_signal() => { println!("\nStopping ..."); Ok(()) }
         r = watch_nodes(&nodes) => r,
     };

@@ -256,6 +256,7 @@ impl ApiSource for NodeApi {
             stratum_clients: self.server.connected(),
             blocks_found: self.counters.blocks_found.load(Ordering::Relaxed),
             blocks_rejected: self.counters.blocks_rejected.load(Ordering::Relaxed),
+            blocks_stale: self.counters.blocks_stale.load(Ordering::Relaxed),
             shares_found: self.counters.shares_accepted.load(Ordering::Relaxed),
             synced: template.is_some() && daemon.healthy && net.sync.synced,
             chain_work: chain.chain_work().map(|w| w.to_u256().to_string()),

@@ -91,6 +91,11 @@ pub(super) fn render(status: &StatusView, peers: &PeersView, workers: &[WorkerSn
         "Blocks found by this node that the daemon refused.",
         status.blocks_rejected,
     );
+    m.counter(
+        "otedama_blocks_stale_total",
+        "Valid blocks found by this node that lost the race to another block at their height.",
+        status.blocks_stale,
+    );
     m.gauge("otedama_peers", "Connected peers.", peers.peers.len());
     m.gauge(
         "otedama_banned_peers",

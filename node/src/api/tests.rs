@@ -63,6 +63,7 @@ impl Fake {
             stratum_clients: 3,
             blocks_found: 2,
             blocks_rejected: 1,
+            blocks_stale: 4,
             synced: true,
             sync: Some(SyncView {
                 synced: true,
@@ -394,6 +395,7 @@ async fn metrics_are_in_the_prometheus_text_format() {
         ("otedama_stratum_clients", 3.0),
         ("otedama_blocks_found_total", 2.0),
         ("otedama_blocks_rejected_total", 1.0),
+        ("otedama_blocks_stale_total", 4.0),
         ("otedama_shares_found_total", 17.0),
         ("otedama_peers", 2.0),
         ("otedama_banned_peers", 1.0),

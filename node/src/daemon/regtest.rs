@@ -345,3 +345,79 @@ fn free_port() -> Result<u16, RegtestError> {
         .port();
     Ok(port)
 }
+
+/// The first height at which `litecoind -regtest` enforces MWEB (its BIP 9 deployment locks in
+/// over the first three 144-block periods).
+pub const MWEB_ACTIVATION_HEIGHT: u64 = 432;
+
+/// A wallet on a regtest daemon that can make the peg-in MWEB activation needs.
+///
+/// The first block with MWEB must carry a HogEx transaction, and a HogEx needs an input: a
+/// peg-in (a payment to an MWEB address) waiting in the mempool. Without one litecoind cannot
+/// build block 432 (`bad-txns-vin-empty`, for `getblocktemplate` and `generate*` alike), and the
+/// mempool refuses peg-ins before the block that activates MWEB is next. So a regtest network
+/// that should run past 432 funds a wallet early and pegs in once the tip reaches 431.
+#[derive(Debug, Clone)]
+pub struct MwebWallet {
+    rpc: RpcClient,
+}
+
+impl MwebWallet {
+    /// Creates (or loads) wallet `name` on the daemon behind `rpc` and mines 101 blocks to it,
+    /// so that it has a mature coinbase to peg in from.
+    pub async fn fund(rpc: &RpcClient, name: &str) -> Result<Self, RegtestError> {
+        if rpc
+            .call::<Value>("createwallet", json!([name]))
+            .await
+            .is_err()
+        {
+            rpc.call::<Value>("loadwallet", json!([name])).await?;
+        }
+        let address: String = rpc.call("getnewaddress", json!(["", "bech32"])).await?;
+        rpc.call::<Value>("generatetoaddress", json!([101, address]))
+            .await?;
+        Ok(MwebWallet { rpc: rpc.clone() })
+    }
+
+    /// Whether MWEB is active for the daemon's next block already.
+    async fn active(&self) -> Result<bool, RegtestError> {
+        let height: u64 = self.rpc.call("getblockcount", json!([])).await?;
+        Ok(height + 1 > MWEB_ACTIVATION_HEIGHT)
+    }
+
+    /// Sends `amount` coins to a new MWEB address of the wallet and returns the transaction id
+    /// once the mempool holds it (an error if the mempool refused it).
+    pub async fn peg_in(&self, amount: f64) -> Result<String, RegtestError> {
+        let address: String = self.rpc.call("getnewaddress", json!(["", "mweb"])).await?;
+        let txid: String = self
+            .rpc
+            .call("sendtoaddress", json!([address, amount]))
+            .await?;
+        self.rpc
+            .call::<Value>("getmempoolentry", json!([txid]))
+            .await?;
+        Ok(txid)
+    }
+
+    /// Waits until the tip is one block short of MWEB activation, then pegs in one coin so that
+    /// the activation block can be built; returns the peg-in's id (`None` when MWEB was already
+    /// active). Retries while the mempool still refuses it.
+    pub async fn peg_in_before_activation(&self) -> Result<Option<String>, RegtestError> {
+        loop {
+            if self.active().await? {
+                return Ok(None);
+            }
+            let height: u64 = self.rpc.call("getblockcount", json!([])).await?;
+            if height + 1 >= MWEB_ACTIVATION_HEIGHT {
+                match self.peg_in(1.0).await {
+                    Ok(txid) => return Ok(Some(txid)),
+                    Err(RegtestError::Rpc(e)) => {
+                        tracing::debug!(error = %e, "peg-in not accepted yet; retrying");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}

@@ -25,10 +25,19 @@ pub struct ShareCounters {
     pub blocks_found: AtomicU64,
     /// Blocks the daemon refused (or no daemon could be reached to take).
     pub blocks_rejected: AtomicU64,
+    /// Valid blocks the daemon kept off its best chain: another block at the height came first.
+    pub blocks_stale: AtomicU64,
     /// Shares the sharechain accepted.
     pub shares_accepted: AtomicU64,
     /// Shares the sharechain refused.
     pub shares_rejected: AtomicU64,
+}
+
+/// Whether a `submitblock` answer means "valid as far as checked, but not on the best chain":
+/// `inconclusive` (a block beside the tip) or `duplicate-inconclusive` (the same, seen before).
+/// `duplicate-invalid` and every other reason are refusals.
+fn is_stale_block(reason: &str) -> bool {
+    matches!(reason, "inconclusive" | "duplicate-inconclusive")
 }
 
 /// Consumes submissions from the Stratum server.
@@ -125,6 +134,10 @@ impl SharePath {
                 self.counters.blocks_found.fetch_add(1, Ordering::Relaxed);
                 info!(%hash, height = work.block.height, worker = %sub.worker, "BLOCK FOUND and accepted by the daemon");
             }
+            Ok(Some(reason)) if is_stale_block(&reason) => {
+                self.counters.blocks_stale.fetch_add(1, Ordering::Relaxed);
+                warn!(%hash, height = work.block.height, %reason, "block valid but stale: another block at this height reached the daemon first");
+            }
             Ok(Some(reason)) => {
                 self.counters
                     .blocks_rejected
@@ -187,6 +200,26 @@ impl SharePath {
                 warn!(share = %id, missing = missing.len(), "share waits for shares this node does not have");
             }
             Err(e) => error!(share = %id, error = %e, "sharechain storage failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod stale_tests {
+    use super::is_stale_block;
+
+    #[test]
+    fn only_inconclusive_answers_are_stale_blocks() {
+        assert!(is_stale_block("inconclusive"));
+        assert!(is_stale_block("duplicate-inconclusive"));
+        for refused in [
+            "duplicate-invalid",
+            "high-hash",
+            "bad-txnmrklroot",
+            "rejected",
+            "",
+        ] {
+            assert!(!is_stale_block(refused), "{refused}");
         }
     }
 }
