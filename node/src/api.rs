@@ -6,6 +6,7 @@
 //! holds a lock across the network and a slow client slows nobody else. The WebSocket feed reads
 //! the source once per poll for all its clients together (`ws`).
 
+mod limit;
 mod metrics;
 #[cfg(test)]
 mod tests;
@@ -125,6 +126,9 @@ pub struct PeersView {
 /// Limits of the API server.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiConfig {
+    /// The most API connections open at once (WebSocket clients included); more wait in the
+    /// kernel's backlog, so API clients can never take the descriptors Stratum and peers need.
+    pub max_connections: usize,
     /// The most WebSocket clients at once; one more is answered 503.
     pub max_ws_clients: usize,
     /// How often the WebSocket feed reads the source for changes (only while a client listens).
@@ -135,9 +139,10 @@ pub struct ApiConfig {
 }
 
 impl Default for ApiConfig {
-    /// 256 WebSocket clients, a poll every second, 10 s to send a message.
+    /// 512 connections, 256 WebSocket clients, a poll every second, 10 s to send a message.
     fn default() -> Self {
         ApiConfig {
+            max_connections: 512,
             max_ws_clients: 256,
             ws_poll: Duration::from_secs(1),
             ws_send_timeout: Duration::from_secs(10),
@@ -317,6 +322,7 @@ pub async fn serve_with(
     let live = Arc::new(ws::Live::new(&config));
     let poller = tokio::spawn(ws::poll(source.clone(), live.clone()));
     let stopping = live.clone();
+    let listener = limit::LimitedListener::new(listener, config.max_connections);
     let served = axum::serve(listener, router(source, live.clone()))
         .with_graceful_shutdown(async move {
             let _ = shutdown.wait_for(|stop| *stop).await;

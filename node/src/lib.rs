@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod daemon;
+pub mod fdlimit;
 pub mod node;
 pub mod p2p;
 pub mod stratum;

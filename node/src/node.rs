@@ -89,6 +89,33 @@ pub fn network_config(config: &NodeConfig) -> Result<NetworkConfig> {
     })
 }
 
+/// Raises the open-file limit for `stratum_max` miners and the rest, and warns when the hard
+/// limit does not allow it.
+fn ensure_open_files(stratum_max: u64) {
+    let wanted = stratum_max + crate::fdlimit::BASE_DESCRIPTORS;
+    match crate::fdlimit::raise_open_files(wanted) {
+        Ok(files) if files.covers(wanted) => {
+            if files.now > files.before {
+                info!(
+                    from = files.before,
+                    to = files.now,
+                    "open-file limit raised"
+                );
+            }
+        }
+        Ok(files) => tracing::warn!(
+            limit = files.now,
+            wanted,
+            "the open-file limit (hard limit {}) is below what stratum max_connections = \
+             {stratum_max} needs: about {} miners can connect before accepts fail; raise it \
+             (ulimit -Hn, systemd LimitNOFILE=) or lower stratum max_connections",
+            files.hard,
+            files.now.saturating_sub(crate::fdlimit::BASE_DESCRIPTORS)
+        ),
+        Err(e) => tracing::warn!(error = %e, "cannot read or raise the open-file limit"),
+    }
+}
+
 /// Runs the node until `shutdown` becomes `true`.
 pub async fn run(
     config: NodeConfig,
@@ -96,6 +123,7 @@ pub async fn run(
     shutdown: watch::Receiver<bool>,
 ) -> Result<()> {
     let (coin, network) = (config.coin, config.network);
+    ensure_open_files(config.stratum.max_connections as u64);
     let consensus = Consensus::for_network(coin, network)
         .with_context(|| format!("no sharechain parameters for {coin} {network}"))?;
     let chain_dir = config.data_dir.join("sharechain");

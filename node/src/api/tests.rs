@@ -677,3 +677,36 @@ async fn small_client_messages_are_ignored_and_large_ones_close_the_feed() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_for_a_free_slot() {
+    let config = ApiConfig {
+        max_connections: 2,
+        ..fast()
+    };
+    let server = Running::start(Fake::new(), config).await;
+    let held = [
+        tokio::net::TcpStream::connect(server.addr).await.unwrap(),
+        tokio::net::TcpStream::connect(server.addr).await.unwrap(),
+    ];
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let addr = server.addr;
+    let waiting = tokio::spawn(async move { get(addr, "/api/v1/status").await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a third connection is served while two hold both slots"
+    );
+    let [first, second] = held;
+    drop(first);
+    let answer = timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("served once a slot is free")
+        .unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"),
+        "{answer}"
+    );
+    drop(second);
+    server.stop().await;
+}
