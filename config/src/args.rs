@@ -51,10 +51,11 @@ pub struct NodeArgs {
     #[arg(long, value_name = "FILE", help_heading = "Coin daemon")]
     pub daemon_cookie: Option<PathBuf>,
 
-    /// The daemon's ZMQ `hashblock` publisher, tcp://HOST:PORT (its -zmqpubhashblock), for
-    /// hearing of new blocks at once; long-poll and a 500 ms tip poll remain the fallback
+    /// A daemon's ZMQ `hashblock` publisher, tcp://HOST:PORT (its -zmqpubhashblock), for
+    /// hearing of new blocks at once; repeat for one per daemon URL: an announcement from any
+    /// brings a new template. Long-poll and a 500 ms tip poll remain the fallback
     #[arg(long, value_name = "tcp://HOST:PORT", help_heading = "Coin daemon")]
-    pub daemon_zmq: Option<String>,
+    pub daemon_zmq: Vec<String>,
 
     /// Stratum server address, IP:PORT [default: 0.0.0.0:9327 for Litecoin mainnet]
     #[arg(long, value_name = "IP:PORT", help_heading = "Services")]
@@ -101,7 +102,7 @@ impl NodeArgs {
             daemon_user: self.daemon_user.clone(),
             daemon_password: self.daemon_password.clone(),
             daemon_cookie: self.daemon_cookie.clone(),
-            daemon_zmq: self.daemon_zmq.clone(),
+            daemon_zmq: list(&self.daemon_zmq),
             api: self.api.clone(),
             p2p: self.p2p.clone(),
             bootstrap: list(&self.bootstrap),
@@ -169,7 +170,7 @@ mod tests {
         assert_eq!(raw.daemon_user.as_deref(), Some("u"));
         assert_eq!(raw.daemon_password.as_deref(), Some("p"));
         assert_eq!(raw.daemon_cookie, Some("/k".into()));
-        assert_eq!(raw.daemon_zmq.as_deref(), Some("tcp://127.0.0.1:28332"));
+        assert_eq!(raw.daemon_zmq, Some(vec!["tcp://127.0.0.1:28332".into()]));
         assert_eq!(raw.stratum.listen.as_deref(), Some("0.0.0.0:1"));
         assert_eq!(raw.api.as_deref(), Some("127.0.0.1:2"));
         assert_eq!(raw.p2p.as_deref(), Some("/ip4/0.0.0.0/tcp/3"));
@@ -178,6 +179,24 @@ mod tests {
         assert_eq!(raw.stratum.vardiff_target_secs, Some(3));
         assert_eq!(raw.stratum.max_connections, Some(4));
         assert_eq!(raw.log.level.as_deref(), Some("trace"));
+    }
+
+    #[test]
+    fn daemon_zmq_may_be_repeated_and_keeps_its_order() {
+        let raw = parse(&[
+            "--daemon-zmq=tcp://10.0.0.2:28332",
+            "--daemon-zmq",
+            "tcp://127.0.0.1:28332",
+        ])
+        .expect("valid flags")
+        .to_raw();
+        assert_eq!(
+            raw.daemon_zmq,
+            Some(vec![
+                "tcp://10.0.0.2:28332".into(),
+                "tcp://127.0.0.1:28332".into()
+            ])
+        );
     }
 
     #[test]

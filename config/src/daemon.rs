@@ -1,4 +1,4 @@
-//! How the node reaches its coin daemon: checked URLs, credentials and the optional ZMQ endpoint.
+//! How the node reaches its coin daemons: checked URLs, credentials and the ZMQ endpoints.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -11,9 +11,10 @@ pub struct DaemonConfig {
     pub urls: Vec<DaemonUrl>,
     /// How to log in.
     pub auth: DaemonAuth,
-    /// The daemon's ZMQ publisher (`zmqpubhashblock`), for hearing of new blocks at once; `None`
-    /// when not configured (long-poll and the tip poll still find new blocks).
-    pub zmq: Option<ZmqEndpoint>,
+    /// The daemons' ZMQ publishers (`zmqpubhashblock`), typically one per URL, each listed once:
+    /// the node subscribes to all of them and an announcement from any brings a new template.
+    /// Empty when none is configured (long-poll and the tip poll still find new blocks).
+    pub zmq: Vec<ZmqEndpoint>,
 }
 
 /// How the node logs in to the daemon's JSON-RPC.

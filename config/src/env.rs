@@ -3,9 +3,10 @@
 //! It reads whatever variables it is handed, never the process environment itself, so tests
 //! can pass a plain list. Rules: an `OTEDAMA_*` name that is not a setting is an error (with the
 //! closest known name); an empty value counts as unset; list settings (`OTEDAMA_DAEMON_URL`,
-//! `OTEDAMA_BOOTSTRAP`) are comma-separated; path settings may be any bytes, the others must be
-//! UTF-8. Names under `OTEDAMA_TEST_` belong to the test scripts (`OTEDAMA_TEST_THREADS`) and are
-//! ignored, so that a node started by a test does not refuse the variables its harness set.
+//! `OTEDAMA_DAEMON_ZMQ`, `OTEDAMA_BOOTSTRAP`) are comma-separated; path settings may be any
+//! bytes, the others must be UTF-8. Names under `OTEDAMA_TEST_` belong to the test scripts
+//! (`OTEDAMA_TEST_THREADS`) and are ignored, so that a node started by a test does not refuse the
+//! variables its harness set.
 
 use crate::error::ConfigError;
 use crate::raw::RawOptions;
@@ -83,7 +84,7 @@ impl EnvLayer {
                     Setting::DaemonUrl => o.daemon_url = Some(split_list(&text)),
                     Setting::DaemonUser => o.daemon_user = Some(text),
                     Setting::DaemonPassword => o.daemon_password = Some(text),
-                    Setting::DaemonZmq => o.daemon_zmq = Some(text),
+                    Setting::DaemonZmq => o.daemon_zmq = Some(split_list(&text)),
                     Setting::Stratum => o.stratum.listen = Some(text),
                     Setting::Api => o.api = Some(text),
                     Setting::P2p => o.p2p = Some(text),
@@ -176,7 +177,7 @@ mod tests {
         assert_eq!(o.daemon_user.as_deref(), Some("u"));
         assert_eq!(o.daemon_password.as_deref(), Some("p"));
         assert_eq!(o.daemon_cookie, Some("/c".into()));
-        assert_eq!(o.daemon_zmq.as_deref(), Some("tcp://127.0.0.1:28332"));
+        assert_eq!(o.daemon_zmq, Some(vec!["tcp://127.0.0.1:28332".into()]));
         assert_eq!(o.stratum.listen.as_deref(), Some("0.0.0.0:1"));
         assert_eq!(o.api.as_deref(), Some("127.0.0.1:2"));
         assert_eq!(o.p2p.as_deref(), Some("/ip4/0.0.0.0/tcp/3"));
@@ -185,6 +186,22 @@ mod tests {
         assert_eq!(o.stratum.vardiff_target_secs, Some(7));
         assert_eq!(o.stratum.max_connections, Some(9));
         assert_eq!(o.log.level.as_deref(), Some("debug"));
+    }
+
+    #[test]
+    fn daemon_zmq_is_a_comma_separated_list() {
+        let layer = parse(&[(
+            "OTEDAMA_DAEMON_ZMQ",
+            "tcp://127.0.0.1:28332, tcp://10.0.0.2:28332",
+        )])
+        .expect("a list");
+        assert_eq!(
+            layer.options.daemon_zmq,
+            Some(vec![
+                "tcp://127.0.0.1:28332".into(),
+                "tcp://10.0.0.2:28332".into()
+            ])
+        );
     }
 
     #[test]

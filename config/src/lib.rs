@@ -7,7 +7,8 @@
 //! `OTEDAMA_CONFIG`) < `OTEDAMA_*` environment variables < command-line flags. Each layer is parsed
 //! into the same all-optional [`RawOptions`]; [`resolve`] then takes every setting from the highest
 //! layer that gives it and checks it, so an error names the flag, variable or file key to fix.
-//! Lists (`daemon_url`, `bootstrap`) are taken whole from one layer, never joined across layers.
+//! Lists (`daemon_url`, `daemon_zmq`, `bootstrap`) are taken whole from one layer, never joined
+//! across layers.
 //! No file is read unless one is named.
 //!
 //! Strictness: an unknown key anywhere in the TOML file is an error naming the key and the file;
@@ -27,7 +28,7 @@
 //! | `--daemon-user U` | `daemon_user` | `OTEDAMA_DAEMON_USER` | none |
 //! | `--daemon-password P` | `daemon_password` | `OTEDAMA_DAEMON_PASSWORD` | none |
 //! | `--daemon-cookie FILE` | `daemon_cookie` | `OTEDAMA_DAEMON_COOKIE` | the daemon's, e.g. `~/.litecoin/.cookie` |
-//! | `--daemon-zmq tcp://HOST:PORT` | `daemon_zmq` | `OTEDAMA_DAEMON_ZMQ` | none (long-poll and tip poll only) |
+//! | `--daemon-zmq tcp://HOST:PORT`… | `daemon_zmq = [..]` (or one string) | `OTEDAMA_DAEMON_ZMQ` | none (long-poll and tip poll only) |
 //! | `--stratum IP:PORT` | `stratum.listen` | `OTEDAMA_STRATUM` | `0.0.0.0:9327` (Litecoin mainnet) |
 //! | `--api IP:PORT` | `api` | `OTEDAMA_API` | `127.0.0.1:9329` (Litecoin mainnet) |
 //! | `--p2p MULTIADDR` | `p2p` | `OTEDAMA_P2P` | `/ip4/0.0.0.0/tcp/9328` (Litecoin mainnet) |
@@ -45,7 +46,7 @@
 //!
 //! - the network exists for the coin (Litecoin has no signet);
 //! - daemon URLs are `http://HOST:PORT` or `https://HOST:PORT` (no path, no credentials inside);
-//! - the daemon's ZMQ endpoint is `tcp://HOST:PORT` (no wildcard host, no path);
+//! - daemon ZMQ endpoints are `tcp://HOST:PORT` (no wildcard host, no path), each listed once;
 //! - daemon login is user *and* password, *or* a cookie file, never both; with neither, the
 //!   daemon's own default cookie file is used (as `bitcoin-cli` does), read when connecting;
 //! - listening addresses are `IP:PORT` (port 0 picks a free port); Stratum and API do not share one;

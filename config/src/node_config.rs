@@ -137,7 +137,7 @@ impl NodeConfig {
             daemon_user: user,
             daemon_password: None,
             daemon_cookie: cookie,
-            daemon_zmq: self.daemon.zmq.as_ref().map(|z| z.to_string()),
+            daemon_zmq: Some(self.daemon.zmq.iter().map(|z| z.to_string()).collect()),
             api: Some(self.api.to_string()),
             p2p: Some(self.p2p.listen.clone()),
             bootstrap: Some(self.p2p.bootstrap.clone()),

@@ -34,9 +34,14 @@ pub struct RawOptions {
     /// Daemon cookie file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub daemon_cookie: Option<PathBuf>,
-    /// The daemon's ZMQ publisher, `tcp://HOST:PORT`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub daemon_zmq: Option<String>,
+    /// The daemons' ZMQ publishers, `tcp://HOST:PORT` each. The file may give one as a plain
+    /// string (as before lists were accepted) or several as an array.
+    #[serde(
+        default,
+        deserialize_with = "one_or_many",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub daemon_zmq: Option<Vec<String>>,
     /// HTTP API listening address, `IP:PORT`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api: Option<String>,
@@ -79,6 +84,39 @@ pub struct RawLog {
     /// `error`, `warn`, `info`, `debug` or `trace`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<String>,
+}
+
+/// A list setting that also accepts a single string, read as a list of one.
+fn one_or_many<'de, D>(deserializer: D) -> Result<Option<Vec<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct OneOrMany;
+
+    impl<'de> serde::de::Visitor<'de> for OneOrMany {
+        type Value = Vec<String>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string or an array of strings")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
+            Ok(vec![value.to_owned()])
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut list = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                list.push(item);
+            }
+            Ok(list)
+        }
+    }
+
+    deserializer.deserialize_any(OneOrMany).map(Some)
 }
 
 impl RawStratum {
@@ -146,10 +184,48 @@ mod tests {
         .expect("valid file");
         assert_eq!(raw.coin.as_deref(), Some("bitcoin"));
         assert_eq!(raw.daemon_url.as_ref().map(Vec::len), Some(2));
-        assert_eq!(raw.daemon_zmq.as_deref(), Some("tcp://127.0.0.1:28332"));
+        assert_eq!(
+            raw.daemon_zmq,
+            Some(vec!["tcp://127.0.0.1:28332".to_owned()]),
+            "a plain string is a list of one"
+        );
         // An integer is accepted where a fractional difficulty is expected.
         assert_eq!(raw.stratum.min_difficulty, Some(1.0));
         assert_eq!(raw.log.level.as_deref(), Some("debug"));
+    }
+
+    #[test]
+    fn daemon_zmq_takes_an_array_or_a_string() {
+        let raw = parse("daemon_zmq = ['tcp://a:1', 'tcp://b:2']\n").expect("an array");
+        assert_eq!(
+            raw.daemon_zmq,
+            Some(vec!["tcp://a:1".to_owned(), "tcp://b:2".to_owned()])
+        );
+        let raw = parse("daemon_zmq = 'tcp://a:1'\n").expect("a string");
+        assert_eq!(raw.daemon_zmq, Some(vec!["tcp://a:1".to_owned()]));
+        let raw = parse("daemon_zmq = []\n").expect("an empty array");
+        assert_eq!(raw.daemon_zmq, Some(Vec::new()));
+        assert_eq!(parse("").expect("empty").daemon_zmq, None);
+        for bad in ["daemon_zmq = 28332\n", "daemon_zmq = ['tcp://a:1', 2]\n"] {
+            let err = parse(bad).unwrap_err().to_string();
+            assert!(err.contains("daemon_zmq"), "{bad}: {err}");
+        }
+        let err = parse("daemon_zmq = 28332\n").unwrap_err().to_string();
+        assert!(
+            err.contains("expected a string or an array of strings"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_list_of_zmq_endpoints_renders_as_an_array_and_reads_back() {
+        let raw = RawOptions {
+            daemon_zmq: Some(vec!["tcp://a:1".into(), "tcp://b:2".into()]),
+            ..RawOptions::default()
+        };
+        let text = toml::to_string(&raw).expect("renders");
+        assert_eq!(text, "daemon_zmq = [\"tcp://a:1\", \"tcp://b:2\"]\n");
+        assert_eq!(parse(&text).expect("reads back"), raw);
     }
 
     #[test]

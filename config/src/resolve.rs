@@ -69,9 +69,10 @@ pub fn resolve(layers: &Layers) -> Result<NodeConfig, ConfigError> {
         ))
     })?;
 
-    let zmq = stack
-        .parsed::<ZmqEndpoint>(Setting::DaemonZmq, |r| r.daemon_zmq.as_deref())?
-        .map(|(endpoint, _)| endpoint);
+    let zmq = match stack.pick(Setting::DaemonZmq, |r| r.daemon_zmq.as_deref()) {
+        Some((list, place)) => zmq_endpoints(list, &place)?,
+        None => Vec::new(),
+    };
 
     let (stratum_listen, stratum_place) = stack
         .checked(
@@ -287,6 +288,21 @@ fn daemon_urls(list: &[String], place: &Place) -> Result<Vec<DaemonUrl>, ConfigE
         urls.push(url);
     }
     Ok(urls)
+}
+
+/// The ZMQ publishers, each checked and listed once (an empty list means none, overriding a
+/// lower layer's).
+fn zmq_endpoints(list: &[String], place: &Place) -> Result<Vec<ZmqEndpoint>, ConfigError> {
+    let mut endpoints: Vec<ZmqEndpoint> = Vec::with_capacity(list.len());
+    for text in list {
+        let endpoint: ZmqEndpoint = text.parse().map_err(|e| invalid(place, text, e))?;
+        if endpoints.contains(&endpoint) {
+            let reason = format!("{endpoint} is listed twice; give each publisher once");
+            return Err(invalid(place, text, reason));
+        }
+        endpoints.push(endpoint);
+    }
+    Ok(endpoints)
 }
 
 /// User and password, or a cookie file: exactly one of the two, defaulting to the daemon's own

@@ -199,16 +199,90 @@ fn error_bad_daemon_url() {
 }
 
 #[test]
-fn zmq_endpoint_is_optional_and_taken_from_the_highest_layer() {
-    assert_eq!(ok(None, "", "").daemon.zmq, None);
+fn zmq_endpoints_are_optional_and_taken_whole_from_the_highest_layer() {
+    assert!(ok(None, "", "").daemon.zmq.is_empty());
     let c = ok(
-        Some("daemon_zmq = 'tcp://10.0.0.2:28332'"),
+        Some("daemon_zmq = ['tcp://10.0.0.2:28332', 'tcp://10.0.0.3:28332']"),
         "daemon_zmq = 'tcp://127.0.0.1:28332'",
         "",
     );
-    let zmq = c.daemon.zmq.expect("configured");
+    let [zmq] = c.daemon.zmq.as_slice() else {
+        panic!(
+            "one endpoint, not joined with the file's: {:?}",
+            c.daemon.zmq
+        );
+    };
     assert_eq!((zmq.host.as_str(), zmq.port), ("127.0.0.1", 28332));
     assert_eq!(zmq.address(), "127.0.0.1:28332");
+    // An empty list in a higher layer turns ZMQ off.
+    let c = ok(
+        Some("daemon_zmq = ['tcp://10.0.0.2:28332']"),
+        "",
+        "daemon_zmq = []",
+    );
+    assert!(c.daemon.zmq.is_empty());
+}
+
+#[test]
+fn zmq_endpoints_from_an_array_keep_their_order() {
+    let c = ok(
+        Some("daemon_zmq = ['tcp://10.0.0.2:28332', 'tcp://[::1]:28333']"),
+        "",
+        "",
+    );
+    let shown: Vec<String> = c.daemon.zmq.iter().map(|z| z.to_string()).collect();
+    assert_eq!(shown, ["tcp://10.0.0.2:28332", "tcp://[::1]:28333"]);
+    let addresses: Vec<String> = c.daemon.zmq.iter().map(ZmqEndpoint::address).collect();
+    assert_eq!(addresses, ["10.0.0.2:28332", "[::1]:28333"]);
+}
+
+#[test]
+fn zmq_endpoints_from_a_comma_separated_variable_and_a_repeated_flag() {
+    let env = crate::EnvLayer::parse([("OTEDAMA_DAEMON_ZMQ", "tcp://a:1, tcp://b:2")])
+        .expect("a valid variable");
+    let mut l = layers(None, "", "");
+    l.env = env.options;
+    let c = resolve(&l).expect("valid configuration");
+    let shown: Vec<String> = c.daemon.zmq.iter().map(|z| z.to_string()).collect();
+    assert_eq!(shown, ["tcp://a:1", "tcp://b:2"]);
+
+    let flags = crate::NodeArgs {
+        daemon_zmq: vec!["tcp://c:3".into(), "tcp://d:4".into()],
+        ..crate::NodeArgs::default()
+    };
+    l.cli = flags.to_raw();
+    let c = resolve(&l).expect("valid configuration");
+    let shown: Vec<String> = c.daemon.zmq.iter().map(|z| z.to_string()).collect();
+    assert_eq!(shown, ["tcp://c:3", "tcp://d:4"], "the flags win, whole");
+}
+
+#[test]
+fn a_zmq_endpoint_as_a_plain_string_still_works() {
+    let c = ok(Some("daemon_zmq = 'tcp://10.0.0.2:28332'"), "", "");
+    let shown: Vec<String> = c.daemon.zmq.iter().map(|z| z.to_string()).collect();
+    assert_eq!(shown, ["tcp://10.0.0.2:28332"]);
+}
+
+#[test]
+fn error_a_zmq_endpoint_listed_twice() {
+    let e = err(
+        Some("daemon_zmq = ['tcp://a:1', 'tcp://b:2', 'TCP://a:1']"),
+        "",
+        "",
+    );
+    assert_eq!(
+        e,
+        format!(
+            "`daemon_zmq` in {FILE}: invalid value `TCP://a:1`: tcp://a:1 is listed twice; give \
+             each publisher once"
+        )
+    );
+    let e = err(None, "", "daemon_zmq = ['tcp://[::1]:5', 'tcp://[::1]:5']");
+    assert!(
+        e.starts_with("--daemon-zmq: invalid value `tcp://[::1]:5`"),
+        "{e}"
+    );
+    ok(None, "", "daemon_zmq = ['tcp://a:1', 'tcp://a:2']");
 }
 
 #[test]
@@ -224,6 +298,17 @@ fn error_bad_zmq_endpoint_names_the_layer() {
     let e = err(None, "", "daemon_zmq = 'http://127.0.0.1:28332'");
     assert!(e.starts_with("--daemon-zmq: invalid value"), "{e}");
     assert!(e.contains("scheme `http` is not tcp"), "{e}");
+    // The bad one of several is named; an empty item (`a,,b` in the environment) too.
+    let e = err(None, "daemon_zmq = ['tcp://a:1', 'tcp://a']", "");
+    assert!(
+        e.starts_with("OTEDAMA_DAEMON_ZMQ: invalid value `tcp://a`: no port"),
+        "{e}"
+    );
+    let e = err(None, "daemon_zmq = ['tcp://a:1', '']", "");
+    assert!(
+        e.starts_with("OTEDAMA_DAEMON_ZMQ: invalid value ``: no scheme"),
+        "{e}"
+    );
 }
 
 #[test]

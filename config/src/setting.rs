@@ -26,7 +26,7 @@ pub enum Setting {
     DaemonPassword,
     /// The daemon's cookie file (the alternative to user and password).
     DaemonCookie,
-    /// The daemon's ZMQ publisher, for `hashblock` announcements.
+    /// The daemons' ZMQ publishers, for `hashblock` announcements.
     DaemonZmq,
     /// The Stratum server's listening address.
     Stratum,

@@ -58,7 +58,7 @@ fn printed_config_resolves_to_the_same_config() -> Result<()> {
         network: Some("signet".into()),
         daemon_url: vec!["http://10.0.0.1:38332".into(), "https://[::1]:38332".into()],
         daemon_cookie: Some("/var/lib/bitcoind/signet/.cookie".into()),
-        daemon_zmq: Some("tcp://[::1]:28332".into()),
+        daemon_zmq: vec!["tcp://[::1]:28332".into(), "tcp://10.0.0.1:28332".into()],
         bootstrap: vec!["/ip4/203.0.113.5/tcp/29348".into()],
         stratum_min_difficulty: Some(0.125),
         log_level: Some("debug".into()),

@@ -100,11 +100,8 @@ fn cases() -> Vec<Case> {
             ["tcp://f:1", "tcp://e:2", "tcp://[::1]:3"],
             "",
             |c| {
-                c.daemon
-                    .zmq
-                    .as_ref()
-                    .map(|z| z.to_string())
-                    .unwrap_or_default()
+                let zmq: Vec<String> = c.daemon.zmq.iter().map(|z| z.to_string()).collect();
+                zmq.join(",")
             },
         ),
         case(
@@ -162,7 +159,7 @@ fn cases() -> Vec<Case> {
 /// The value as a TOML value: numbers bare, lists for list settings, strings quoted.
 fn toml_value(setting: Setting, value: &str) -> String {
     match setting {
-        Setting::DaemonUrl | Setting::Bootstrap => format!("[{value:?}]"),
+        Setting::DaemonUrl | Setting::DaemonZmq | Setting::Bootstrap => format!("[{value:?}]"),
         Setting::StratumMinDifficulty
         | Setting::StratumVardiffTargetSecs
         | Setting::StratumMaxConnections => value.to_owned(),

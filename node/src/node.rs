@@ -146,7 +146,7 @@ pub async fn run(
     let daemons = Daemons::new(daemon_clients(&config));
     let source_config = SourceConfig {
         rules: params.gbt_rules().iter().map(|r| (*r).to_owned()).collect(),
-        zmq: config.daemon.zmq.as_ref().map(|z| z.address()),
+        zmq: config.daemon.zmq.iter().map(|z| z.address()).collect(),
         ..SourceConfig::default()
     };
     let feed = source::spawn(daemons.clone(), source_config, shutdown.clone());

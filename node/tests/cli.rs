@@ -70,6 +70,8 @@ fn print_config_shows_the_resolved_toml() -> Result<()> {
             "bitcoin",
             "--daemon-zmq",
             "tcp://127.0.0.1:28332",
+            "--daemon-zmq",
+            "tcp://10.0.0.2:28332",
             "--print-config",
         ],
         &[("OTEDAMA_NETWORK", "regtest")],
@@ -82,8 +84,13 @@ fn print_config_shows_the_resolved_toml() -> Result<()> {
         out.contains("daemon_url = [\"http://127.0.0.1:18443\"]"),
         "{out}"
     );
-    assert!(
-        out.contains("daemon_zmq = \"tcp://127.0.0.1:28332\""),
+    let printed = otedama_config::RawOptions::from_toml(&out, Path::new("stdout"))?;
+    assert_eq!(
+        printed.daemon_zmq,
+        Some(vec![
+            "tcp://127.0.0.1:28332".to_owned(),
+            "tcp://10.0.0.2:28332".to_owned()
+        ]),
         "{out}"
     );
     let cookie = home.path().join(".bitcoin/regtest/.cookie");

@@ -1,5 +1,6 @@
 //! The ZMQ `hashblock` subscriber against real libzmq (a pyzmq publisher, as bitcoind's), and the
-//! template source fetching a template the moment an announcement arrives.
+//! template source fetching a template the moment an announcement arrives, from any of several
+//! publishers.
 //!
 //! The publisher is `tests/support/zmq_publisher.py`; it needs pyzmq, which `scripts/setup`
 //! installs. Without it these tests fail and say so: they are never skipped.
@@ -262,6 +263,62 @@ fn set_tip(daemon: &Mutex<FakeDaemon>, prev: String, height: u32) {
     d.height = height;
 }
 
+/// Serves a [`FakeDaemon`] on a free loopback port; returns it and its URL.
+async fn fake_daemon(prev: String, height: u32) -> Result<(Arc<Mutex<FakeDaemon>>, String)> {
+    let daemon = Arc::new(Mutex::new(FakeDaemon {
+        prev,
+        height,
+        ..FakeDaemon::default()
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let app = Router::new()
+        .route("/", post(rpc))
+        .with_state(daemon.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((daemon, url))
+}
+
+fn templates_served(daemon: &Mutex<FakeDaemon>) -> u32 {
+    daemon.lock().expect("not poisoned").templates_served
+}
+
+/// A source on the daemon at `url` hearing the ZMQ publishers on `ports`, where neither the tip
+/// poll nor the refresh comes within a test: only ZMQ can bring a new template.
+fn zmq_only_source(url: String, ports: &[u16], shutdown: watch::Receiver<bool>) -> TemplateFeed {
+    let auth = Auth::UserPass {
+        user: "u".into(),
+        password: "p".into(),
+    };
+    let config = SourceConfig {
+        tip_poll: Duration::from_secs(3600),
+        refresh: Duration::from_secs(3600),
+        zmq: ports.iter().map(|p| format!("127.0.0.1:{p}")).collect(),
+        ..SourceConfig::default()
+    };
+    source::spawn(
+        Daemons::new(vec![RpcClient::new(url, auth, Duration::from_secs(5))]),
+        config,
+        shutdown,
+    )
+}
+
+/// Waits until the status's `zmq` satisfies `want`.
+async fn wait_zmq_status(feed: &mut TemplateFeed, want: impl Fn(&str) -> bool) -> Result<String> {
+    let waited = timeout(
+        WAIT,
+        feed.status
+            .wait_for(|s| s.zmq.as_deref().is_some_and(&want)),
+    )
+    .await
+    .map(|r| r.map(|status| status.zmq.clone().unwrap_or_default()));
+    match waited {
+        Ok(Ok(zmq)) => Ok(zmq),
+        Ok(Err(_)) => bail!("the source stopped"),
+        Err(_) => bail!("ZMQ status stuck at {:?}", feed.status.borrow().zmq),
+    }
+}
+
 async fn wait_height(feed: &mut TemplateFeed, height: u32) -> Result<()> {
     let wait = feed
         .template
@@ -274,37 +331,11 @@ async fn wait_height(feed: &mut TemplateFeed, height: u32) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_zmq_announcement_makes_the_source_fetch_a_template_at_once() -> Result<()> {
-    let daemon = Arc::new(Mutex::new(FakeDaemon {
-        prev: hash(0xA0),
-        height: 10,
-        ..FakeDaemon::default()
-    }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    let app = Router::new()
-        .route("/", post(rpc))
-        .with_state(daemon.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
+    let (daemon, url) = fake_daemon(hash(0xA0), 10).await?;
     let port = free_port();
     let mut publisher = Publisher::start(port, "xpub").await?;
     let (_stop, shutdown) = watch::channel(false);
-    let auth = Auth::UserPass {
-        user: "u".into(),
-        password: "p".into(),
-    };
-    let config = SourceConfig {
-        // Neither the tip poll nor the refresh comes within the test.
-        tip_poll: Duration::from_secs(3600),
-        refresh: Duration::from_secs(3600),
-        zmq: Some(format!("127.0.0.1:{port}")),
-        ..SourceConfig::default()
-    };
-    let mut feed = source::spawn(
-        Daemons::new(vec![RpcClient::new(url, auth, Duration::from_secs(5))]),
-        config,
-        shutdown,
-    );
+    let mut feed = zmq_only_source(url, &[port], shutdown);
     timeout(WAIT, feed.template.wait_for(Option::is_some)).await??;
     assert_eq!(feed.template.borrow().as_ref().map(|t| t.height), Some(10));
     publisher.expect("subscribed hashblock").await?;
@@ -331,7 +362,7 @@ async fn a_zmq_announcement_makes_the_source_fetch_a_template_at_once() -> Resul
     let template = feed.template.borrow().clone().context("a template")?;
     assert_eq!(template.previous_block_hash, hash(0xC2));
     assert_eq!(
-        daemon.lock().expect("not poisoned").templates_served,
+        templates_served(&daemon),
         3,
         "one template at start and one per new block; none for the block already built on"
     );
@@ -342,6 +373,71 @@ async fn a_zmq_announcement_makes_the_source_fetch_a_template_at_once() -> Resul
     );
     let json = serde_json::to_value(&status)?;
     assert_eq!(json["zmq"], "connected");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_publishers_the_second_alone_brings_a_template() -> Result<()> {
+    let (daemon, url) = fake_daemon(hash(0xA0), 10).await?;
+    // The first publisher holds its port before the second's is picked, so they differ.
+    let first_port = free_port();
+    let mut first = Publisher::start(first_port, "xpub").await?;
+    let second_port = free_port();
+    let mut second = Publisher::start(second_port, "xpub").await?;
+    let (_stop, shutdown) = watch::channel(false);
+    let mut feed = zmq_only_source(url, &[first_port, second_port], shutdown);
+    wait_height(&mut feed, 10).await?;
+    first.expect("subscribed hashblock").await?;
+    second.expect("subscribed hashblock").await?;
+    let a = format!("tcp://127.0.0.1:{first_port}");
+    let b = format!("tcp://127.0.0.1:{second_port}");
+    let both = format!("{a} connected; {b} connected");
+    wait_zmq_status(&mut feed, |s| s == both)
+        .await
+        .context("the status never showed both subscriptions")?;
+
+    // A new block that only the second publisher announces is fetched at once.
+    set_tip(&daemon, hash(0xB1), 11);
+    second.hashblock(&hash(0xB1), 0).await?;
+    wait_height(&mut feed, 11)
+        .await
+        .context("the second publisher's announcement did not bring a template")?;
+    assert_eq!(templates_served(&daemon), 2);
+
+    // The first then announces the same block: the template builds on it already, so nothing is
+    // fetched. Its next announcement (after the repeat on the same channel) shows it was skipped.
+    first.hashblock(&hash(0xB1), 0).await?;
+    set_tip(&daemon, hash(0xC2), 12);
+    first.hashblock(&hash(0xC2), 1).await?;
+    wait_height(&mut feed, 12).await?;
+    assert_eq!(
+        templates_served(&daemon),
+        3,
+        "the same block announced by a second daemon brought no second fetch"
+    );
+
+    // The first daemon's publisher dies: the status says so beside the second's, and the second
+    // still brings new blocks at once.
+    first.kill().await?;
+    let failed = wait_zmq_status(&mut feed, |s| {
+        s.starts_with(&format!("{a} error: ")) && s.ends_with(&format!("; {b} connected"))
+    })
+    .await
+    .context("the status never showed the first publisher failing")?;
+    eprintln!("after the first publisher died: {failed}");
+    set_tip(&daemon, hash(0xD3), 13);
+    second.hashblock(&hash(0xD3), 1).await?;
+    wait_height(&mut feed, 13).await?;
+    assert_eq!(templates_served(&daemon), 4);
+    let template = feed.template.borrow().clone().context("a template")?;
+    assert_eq!(template.previous_block_hash, hash(0xD3));
+    let json = serde_json::to_value(&*feed.status.borrow())?;
+    let zmq = json["zmq"].as_str().context("daemon.zmq is one string")?;
+    assert!(
+        zmq.starts_with(&format!("{a} ")) && zmq.ends_with(&format!("; {b} connected")),
+        "{zmq}"
+    );
+    assert!(!zmq.starts_with(&format!("{a} connected")), "{zmq}");
     Ok(())
 }
 

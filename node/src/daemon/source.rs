@@ -3,16 +3,18 @@
 //! A single task owns the daemon connections. It long-polls `getblocktemplate` (litecoind and
 //! bitcoind answer a long-poll the moment their tip changes), checks `getbestblockhash` every
 //! `tip_poll` as the fallback for daemons or proxies that cut long-polls short, and refreshes the
-//! template every `refresh` for new transactions. With a ZMQ endpoint configured it also
-//! subscribes to the daemon's `hashblock` announcements ([`super::zmq`]) and fetches a template
-//! the moment one names a block the current template does not build on; long-poll and the tip
-//! poll carry on beside it, so a broken subscription only costs speed. Errors never end the task:
+//! template every `refresh` for new transactions. With ZMQ endpoints configured (typically one
+//! per daemon) it also subscribes to every one's `hashblock` announcements ([`super::zmq`]) at
+//! once, merged into one bounded channel, and fetches a template from the daemon in use the moment
+//! any of them names a block the current template does not build on; so when the preferred daemon
+//! dies, a failover's publisher still brings new blocks at once. Long-poll and the tip poll carry
+//! on beside them, so a broken subscription only costs speed. Errors never end the task:
 //! it keeps the last template (so miners keep working), reports what is wrong in [`DaemonStatus`],
 //! backs off and fails over to the next URL.
 
 use super::rpc::{RpcClient, RpcError};
 use super::template::BlockTemplate;
-use super::zmq::{self, HashBlock, ZmqState};
+use super::zmq::{self, HashBlock, Subscription, ZmqState};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -33,9 +35,9 @@ pub struct SourceConfig {
     pub long_poll_timeout: Duration,
     /// The longest pause between retries while the daemon fails.
     pub max_backoff: Duration,
-    /// The daemon's ZMQ `hashblock` publisher, `HOST:PORT`; `None` for long-poll and tip poll
-    /// only.
-    pub zmq: Option<String>,
+    /// The daemons' ZMQ `hashblock` publishers, `HOST:PORT` each; all are subscribed to at once.
+    /// Empty for long-poll and tip poll only.
+    pub zmq: Vec<String>,
 }
 
 impl Default for SourceConfig {
@@ -46,7 +48,7 @@ impl Default for SourceConfig {
             refresh: Duration::from_secs(30),
             long_poll_timeout: Duration::from_secs(90),
             max_backoff: Duration::from_secs(10),
-            zmq: None,
+            zmq: Vec::new(),
         }
     }
 }
@@ -64,8 +66,10 @@ pub struct DaemonStatus {
     pub template_height: Option<u32>,
     /// How many templates were received.
     pub templates: u64,
-    /// The ZMQ subscription: `connecting`, `connected` or `error: …`; `None` when no ZMQ
-    /// endpoint is configured.
+    /// The ZMQ subscriptions' states. With one endpoint its state alone: `connecting`,
+    /// `connected` or `error: …`; with several, each endpoint and its state, `; `-separated:
+    /// `tcp://HOST:PORT connected; tcp://HOST:PORT error: …`. `None` when no ZMQ endpoint is
+    /// configured. One string either way, so that API consumers need not care how many.
     pub zmq: Option<String>,
 }
 
@@ -143,20 +147,26 @@ pub fn spawn(
     mut shutdown: watch::Receiver<bool>,
 ) -> TemplateFeed {
     let (template_tx, template) = watch::channel(None);
-    let subscription = config
+    let subscriptions: Vec<(String, Subscription)> = config
         .zmq
-        .clone()
-        .map(|address| zmq::spawn(address, shutdown.clone()));
+        .iter()
+        .map(|address| {
+            let subscription = zmq::spawn(address.clone(), shutdown.clone());
+            (format!("tcp://{address}"), subscription)
+        })
+        .collect();
+    let states: Arc<[(String, watch::Receiver<ZmqState>)]> = subscriptions
+        .iter()
+        .map(|(endpoint, s)| (endpoint.clone(), s.state.clone()))
+        .collect();
     let (status_tx, status) = watch::channel(DaemonStatus {
         url: daemons.client(0).url().to_owned(),
-        zmq: subscription.as_ref().map(|s| s.state.borrow().to_string()),
+        zmq: zmq_status(&states),
         ..DaemonStatus::default()
     });
     let status_tx = Arc::new(status_tx);
-    let (announcements, zmq_state) = match subscription {
-        Some(s) => (Some(s.blocks), Some(s.state)),
-        None => (None, None),
-    };
+    let announcements =
+        (!subscriptions.is_empty()).then(|| merge(subscriptions, &states, &status_tx, &shutdown));
     tokio::spawn(async move {
         let mut poller = Poller {
             daemons,
@@ -164,16 +174,105 @@ pub fn spawn(
             current: 0,
             backoff: Duration::ZERO,
             template_tx,
-            status_tx: status_tx.clone(),
+            status_tx,
             announcements,
         };
         tokio::select! {
             _ = poller.run() => {}
-            () = show_zmq_state(zmq_state, &status_tx) => {}
             _ = shutdown.wait_for(|stop| *stop) => {}
         }
     });
     TemplateFeed { template, status }
+}
+
+/// How many merged announcements may wait for the poller. Each new one brings a fetch of the
+/// daemon's current tip, so with this many queued a later one is dropped rather than waited for
+/// (as the subscriber itself does); the tip poll would still find its block.
+const MERGED_QUEUE: usize = 16;
+
+/// A `hashblock` announcement and the publisher it came from.
+#[derive(Clone, Debug)]
+struct Announcement {
+    /// `tcp://HOST:PORT`, for the log.
+    publisher: Arc<str>,
+    block: HashBlock,
+}
+
+/// Merges the subscriptions' announcements into one bounded channel for the poller, with one
+/// forwarding task per subscription. Each task also rewrites `status.zmq` (from every one of
+/// `states`) when its subscription's state changes. A task ends on shutdown, when its
+/// subscription stops, or when the poller has gone; it drops its [`Subscription`] then, which
+/// the subscriber takes as the signal to stop too.
+fn merge(
+    subscriptions: Vec<(String, Subscription)>,
+    states: &Arc<[(String, watch::Receiver<ZmqState>)]>,
+    status: &Arc<watch::Sender<DaemonStatus>>,
+    shutdown: &watch::Receiver<bool>,
+) -> mpsc::Receiver<Announcement> {
+    let (merged_tx, merged) = mpsc::channel(MERGED_QUEUE);
+    for (endpoint, subscription) in subscriptions {
+        tokio::spawn(forward(
+            Arc::from(endpoint),
+            subscription,
+            merged_tx.clone(),
+            Arc::clone(states),
+            Arc::clone(status),
+            shutdown.clone(),
+        ));
+    }
+    merged
+}
+
+/// One subscription's forwarding task (see [`merge`]).
+async fn forward(
+    publisher: Arc<str>,
+    mut subscription: Subscription,
+    merged: mpsc::Sender<Announcement>,
+    states: Arc<[(String, watch::Receiver<ZmqState>)]>,
+    status: Arc<watch::Sender<DaemonStatus>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            block = subscription.blocks.recv() => {
+                let Some(block) = block else { return };
+                let publisher = Arc::clone(&publisher);
+                match merged.try_send(Announcement { publisher, block }) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        debug!("template source busy; ZMQ announcement dropped");
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => return,
+                }
+            }
+            changed = subscription.state.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                subscription.state.borrow_and_update();
+                // Every state is read afresh, so whichever task writes last writes them all.
+                let text = zmq_status(&states);
+                status.send_modify(|s| s.zmq = text);
+            }
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
+/// The ZMQ part of the status: one endpoint's state alone (as before there could be several),
+/// or every endpoint followed by its state; `None` without endpoints.
+fn zmq_status(states: &[(String, watch::Receiver<ZmqState>)]) -> Option<String> {
+    match states {
+        [] => None,
+        [(_, state)] => Some(state.borrow().to_string()),
+        several => {
+            let parts: Vec<String> = several
+                .iter()
+                .map(|(endpoint, state)| format!("{endpoint} {}", *state.borrow()))
+                .collect();
+            Some(parts.join("; "))
+        }
+    }
 }
 
 struct Poller {
@@ -183,10 +282,10 @@ struct Poller {
     current: usize,
     backoff: Duration,
     template_tx: watch::Sender<Option<Arc<BlockTemplate>>>,
-    /// Shared with the task that copies the ZMQ state into the status.
+    /// Shared with the tasks that copy the ZMQ states into the status.
     status_tx: Arc<watch::Sender<DaemonStatus>>,
-    /// ZMQ `hashblock` announcements, when a ZMQ endpoint is configured.
-    announcements: Option<mpsc::Receiver<HashBlock>>,
+    /// Every publisher's `hashblock` announcements, merged; `None` without ZMQ endpoints.
+    announcements: Option<mpsc::Receiver<Announcement>>,
 }
 
 impl Poller {
@@ -200,7 +299,8 @@ impl Poller {
                 }
             }
             // Wait for whichever comes first: the long-poll answering, the tip changing, a ZMQ
-            // announcement of a new block, or the refresh interval; then fetch a fresh template.
+            // announcement of a new block (from any publisher; the template still comes from
+            // the daemon in use), or the refresh interval; then fetch a fresh template.
             let long_poll_id = self
                 .template_tx
                 .borrow()
@@ -215,8 +315,8 @@ impl Poller {
             let outcome = tokio::select! {
                 r = long_poll(&client, &self.config, long_poll_id) => r.map(Some),
                 r = watch_tip(&client, self.config.tip_poll, prev.clone()) => r.map(|()| None),
-                block = announced(&mut self.announcements, prev.as_deref()) => {
-                    info!(hash = %block.hash, sequence = block.sequence, "new block announced over ZMQ");
+                a = announced(&mut self.announcements, prev.as_deref()) => {
+                    info!(hash = %a.block.hash, sequence = a.block.sequence, publisher = %a.publisher, "new block announced over ZMQ");
                     Ok(None)
                 }
                 _ = tokio::time::sleep(self.config.refresh) => Ok(None),
@@ -319,37 +419,28 @@ async fn long_poll(
         .await
 }
 
-/// The next block the ZMQ publisher announces that is not `prev` (display-order hex), the block
-/// the current template already builds on. Never returns without a subscription.
+/// The next announcement, from any publisher, of a block that is not `prev` (display-order hex),
+/// the block the current template already builds on. Never returns without a subscription.
+///
+/// This also drops the second daemon's announcement of a block the first one's already brought:
+/// by then the template builds on it. A repeat is acted on only while the template does not
+/// build on the block yet, which is when fetching again is worth it (the daemon in use may have
+/// caught up since), so no time window is needed.
 async fn announced(
-    announcements: &mut Option<mpsc::Receiver<HashBlock>>,
+    announcements: &mut Option<mpsc::Receiver<Announcement>>,
     prev: Option<&str>,
-) -> HashBlock {
+) -> Announcement {
     let Some(rx) = announcements else {
         return std::future::pending().await;
     };
-    while let Some(block) = rx.recv().await {
-        if prev.is_some_and(|p| p.eq_ignore_ascii_case(&block.hash.to_string())) {
-            debug!(hash = %block.hash, "ZMQ announced the block the template builds on already");
+    while let Some(a) = rx.recv().await {
+        if prev.is_some_and(|p| p.eq_ignore_ascii_case(&a.block.hash.to_string())) {
+            debug!(hash = %a.block.hash, publisher = %a.publisher, "ZMQ announced the block the template builds on already");
             continue;
         }
-        return block;
+        return a;
     }
-    // The subscriber stopped (the node is shutting down).
-    std::future::pending().await
-}
-
-/// Copies the ZMQ subscription's state into the daemon status, for `/api/v1/status`.
-async fn show_zmq_state(
-    state: Option<watch::Receiver<ZmqState>>,
-    status: &watch::Sender<DaemonStatus>,
-) {
-    if let Some(mut state) = state {
-        while state.changed().await.is_ok() {
-            let text = state.borrow_and_update().to_string();
-            status.send_modify(|s| s.zmq = Some(text));
-        }
-    }
+    // Every forwarder stopped (the node is shutting down).
     std::future::pending().await
 }
 
@@ -367,3 +458,7 @@ async fn watch_tip(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "source_tests.rs"]
+mod tests;
