@@ -58,6 +58,17 @@ pub struct MineArgs {
     #[arg(long = "url", value_name = "URL", value_parser = parse_url)]
     pub urls: Vec<PoolUrl>,
 
+    /// While on a failover pool, check this often whether an earlier --url is back (a real
+    /// login) and return to it; 0 stays on the failover pool
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "OTEDAMA_MINER_FAILBACK_SECS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(0..=86_400)
+    )]
+    pub failback_secs: u64,
+
     /// Login: your payout address, optionally followed by .WORKER
     #[arg(short, long, value_name = "ADDRESS[.WORKER]")]
     pub user: Option<String>,
@@ -217,6 +228,9 @@ mod tests {
         assert_eq!(cli.mine.urls.len(), 2);
         assert_eq!(cli.mine.urls[1].to_string(), "stratum+tcp://b:2");
         assert_eq!(cli.mine.threads, Some(3));
+        if std::env::var_os("OTEDAMA_MINER_FAILBACK_SECS").is_none() {
+            assert_eq!(cli.mine.failback_secs, 60, "failback is on by default");
+        }
         let cli = Cli::try_parse_from(["otedama-miner", "bench", "--algo", "sha256d", "--json"])
             .expect("valid");
         assert!(matches!(
@@ -233,5 +247,9 @@ mod tests {
         assert!(!cli.mine.any_given());
         assert!(Cli::try_parse_from(["otedama-miner", "--url", "a"]).is_err());
         assert!(Cli::try_parse_from(["otedama-miner", "--threads", "0"]).is_err());
+        let cli = Cli::try_parse_from(["otedama-miner", "--failback-secs", "0"]).expect("valid");
+        assert_eq!(cli.mine.failback_secs, 0, "0 turns failback off");
+        assert!(Cli::try_parse_from(["otedama-miner", "--failback-secs", "-1"]).is_err());
+        assert!(Cli::try_parse_from(["otedama-miner", "--failback-secs", "86401"]).is_err());
     }
 }

@@ -139,6 +139,7 @@ fn mine(args: MineArgs) -> Result<ExitCode> {
         report_every: Duration::from_secs_f64(args.report_every),
         backoff_initial: Duration::from_secs(1),
         backoff_max: Duration::from_secs(60),
+        failback_every: (args.failback_secs > 0).then(|| Duration::from_secs(args.failback_secs)),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

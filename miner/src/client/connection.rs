@@ -1,9 +1,11 @@
 //! One TCP connection to a pool: connect, send the handshake, then one loop that reads the
-//! pool's lines, submits the threads' shares and watches for shutdown, until the connection ends.
+//! pool's lines, submits the threads' shares and watches for shutdown and for the caller's
+//! wish to leave (failback), until the connection ends.
 //!
 //! The protocol decisions are the [`Session`]'s; this file only moves bytes, posts work on the
 //! board and counts results.
 
+use std::future::Future;
 use std::io;
 use std::time::Duration;
 
@@ -27,9 +29,9 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// or two).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Why a connection ended without an error.
+/// Why a connection ended without an error; `L` is what the caller's `leave` future gave.
 #[derive(Debug, PartialEq, Eq)]
-pub enum End {
+pub enum End<L> {
     /// Shutdown was asked for.
     Shutdown,
     /// The pool asked the miner to reconnect (`client.reconnect`).
@@ -39,6 +41,9 @@ pub enum End {
         /// After how long.
         wait: Duration,
     },
+    /// The caller's `leave` future completed (a preferred pool is back); the connection was
+    /// left between two messages, never in the middle of one.
+    Left(L),
 }
 
 /// Why a connection failed.
@@ -88,18 +93,21 @@ async fn write_line(writer: &mut OwnedWriteHalf, line: &str) -> Result<(), Conne
     }
 }
 
-/// Runs one connection to `url` with `session` until it ends.
-pub async fn run(
+/// Runs one connection to `url` with `session` until it ends; it ends with [`End::Left`] as
+/// soon as `leave` completes (`std::future::pending()` to stay).
+pub async fn run<L>(
     url: &PoolUrl,
     session: &mut Session,
     links: Links<'_>,
-) -> Result<End, ConnectionError> {
+    leave: impl Future<Output = L>,
+) -> Result<End<L>, ConnectionError> {
     let Links {
         board,
         tally,
         shares,
         shutdown,
     } = links;
+    tokio::pin!(leave);
     let stream = tokio::select! {
         connected = timeout(CONNECT_TIMEOUT, TcpStream::connect(url.authority())) => match connected {
             Ok(Ok(stream)) => stream,
@@ -107,6 +115,7 @@ pub async fn run(
             Err(_) => return Err(ConnectionError::Connect(io::ErrorKind::TimedOut.into())),
         },
         _ = shutdown.wait_for(|stop| *stop) => return Ok(End::Shutdown),
+        to = &mut leave => return Ok(End::Left(to)),
     };
     // Shares are small and time-critical.
     let _ = stream.set_nodelay(true);
@@ -120,6 +129,7 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => return Ok(End::Shutdown),
+            to = &mut leave => return Ok(End::Left(to)),
             _ = sleep_until(last_heard + IDLE_TIMEOUT) => return Err(ConnectionError::Idle),
             line = lines.next_line() => {
                 let Some(line) = line? else {
@@ -148,14 +158,14 @@ pub async fn run(
 }
 
 /// Carries out one event of the session; returns how the connection ends, if it does.
-async fn act(
+async fn act<L>(
     event: Event,
     url: &PoolUrl,
     session: &Session,
     board: &WorkBoard,
     tally: &ShareTally,
     writer: &mut OwnedWriteHalf,
-) -> Result<Option<End>, ConnectionError> {
+) -> Result<Option<End<L>>, ConnectionError> {
     match event {
         Event::Send(line) => write_line(writer, &line).await?,
         Event::Work(work) => {

@@ -4,11 +4,12 @@
 //! Layers, from the wire up: [`codec`] frames newline-delimited lines with a size cap;
 //! [`message`] decodes and encodes the JSON; [`session`] holds one connection's protocol state
 //! and makes every decision, without I/O; [`connection`] runs one TCP connection around a
-//! session; [`runner`] keeps a connection up (backoff, failover, `client.reconnect`) and runs the
-//! hashing threads and the periodic report.
+//! session; [`runner`] keeps a connection up (backoff, failover, failback, `client.reconnect`)
+//! and runs the hashing threads and the periodic report; [`failback`] probes preferred pools.
 
 pub mod codec;
 pub mod connection;
+pub mod failback;
 pub mod message;
 pub mod runner;
 pub mod session;

@@ -5,7 +5,20 @@
 //! accepted the login moves on to the next pool; after every pool has failed once in a row, the
 //! miner waits (1 s, doubling up to 60 s) before the next round. A connection that worked for a
 //! while and then dropped is retried on the same pool first. A refused login is a configuration
-//! error: it is final once every pool has refused it. `client.reconnect` is obeyed at once.
+//! error: it is final once every pool has refused it. `client.reconnect` is obeyed at once (the
+//! connection it leads to counts as one to the pool that asked for it).
+//!
+//! Failback: while connected to a pool other than the first, the miner probes the pools before
+//! it in the order given, best first and one at a time, every `failback_every` (`--failback-secs`,
+//! 60 s by default; never with 0), counted from the end of the previous round. A probe is a real
+//! login, closed afterwards: a pool is back only when it answers `mining.subscribe` and accepts
+//! `mining.authorize` within 5 s ([`failback`](super::failback)). A pool that fails a probe is
+//! logged at debug level and simply probed again next round. When one is back the miner logs
+//! `failing back to <url>`, leaves the current pool between two messages, takes the old job
+//! away from the hashing threads at once and connects to the pool that answered. Shares sent
+//! to the old pool and not yet answered, and shares found but not yet sent, are lost; their
+//! number is logged. No probe runs on the first pool, and none outlives the connection it was
+//! started for.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +27,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::connection::{self, ConnectionError, End, Links};
+use super::failback;
 use super::session::{Session, SessionConfig, SessionError};
 use super::tally::{Counts, ShareTally};
 use super::url::PoolUrl;
@@ -39,6 +53,9 @@ pub struct MinerConfig {
     pub backoff_initial: Duration,
     /// The longest wait between rounds.
     pub backoff_max: Duration,
+    /// How often to check, while on a pool other than the first, whether a preferred pool is
+    /// back (`None`: stay on the pool in use).
+    pub failback_every: Option<Duration>,
 }
 
 /// Why mining stopped with an error.
@@ -109,6 +126,17 @@ async fn pause(wait: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
     }
 }
 
+/// Resolves to the index of the best pool before `index` once it is back; never while on the
+/// first pool or with failback off.
+async fn failback_to(config: &MinerConfig, index: usize) -> usize {
+    match config.failback_every {
+        Some(every) if index > 0 => {
+            failback::first_back(&config.urls[..index], &config.session, every).await
+        }
+        _ => std::future::pending().await,
+    }
+}
+
 async fn keep_connected(
     config: &MinerConfig,
     threads: &MinerThreads,
@@ -135,13 +163,30 @@ async fn keep_connected(
             shares: &mut *shares,
             shutdown: &mut *shutdown,
         };
-        let result = connection::run(&url, &mut session, links).await;
+        let leave = failback_to(config, index);
+        let result = connection::run(&url, &mut session, links, leave).await;
         // Nothing found from now on can be submitted on this connection.
         threads.board().post(None);
-        while shares.try_recv().is_ok() {}
+        let mut unsent = 0;
+        while shares.try_recv().is_ok() {
+            unsent += 1;
+        }
         let healthy = session.is_authorized() && started.elapsed() >= HEALTHY_AFTER;
         match result {
             Ok(End::Shutdown) => return Ok(()),
+            Ok(End::Left(better)) => {
+                index = better;
+                backoff = config.backoff_initial;
+                tracing::info!("failing back to {}", config.urls[index]);
+                let unanswered = session.unanswered_shares();
+                if unanswered + unsent > 0 {
+                    tracing::info!(
+                        "left {url} with {unanswered} share(s) sent but not answered and \
+                         {unsent} found but not sent: they are lost"
+                    );
+                }
+                continue;
+            }
             Ok(End::Reconnect { url, wait }) => {
                 redirect = Some(url);
                 if !pause(wait, shutdown).await {

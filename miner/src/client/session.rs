@@ -163,6 +163,20 @@ impl Session {
         self.authorized
     }
 
+    /// Whether the pool answered `mining.subscribe` with an extranonce.
+    pub fn is_subscribed(&self) -> bool {
+        self.extranonce.is_some()
+    }
+
+    /// Shares sent on this connection that the pool has not answered yet (lost if the
+    /// connection ends now).
+    pub fn unanswered_shares(&self) -> usize {
+        self.pending
+            .values()
+            .filter(|p| matches!(p, Pending::Submit { .. }))
+            .count()
+    }
+
     /// The negotiated version-rolling mask (0: none).
     pub fn version_mask(&self) -> u32 {
         self.version_mask

@@ -111,7 +111,9 @@ fn work_waits_for_subscription_login_and_a_job_in_any_order() {
     )
     .is_empty());
     let sub = r#"{"id":1,"result":[[],"0a0b0c0d",4],"error":null}"#;
+    assert!(!s.is_subscribed());
     assert!(works(&s.handle_line(sub).expect("subscribe")).is_empty());
+    assert!(s.is_subscribed() && !s.is_authorized());
     let events = s
         .handle_line(r#"{"id":2,"result":true,"error":null}"#)
         .expect("auth");
@@ -260,15 +262,22 @@ fn share_results_are_reported_with_reasons() {
     let id = |line: &str| sent(line)["id"].as_u64().expect("id");
     let first = id(&s.submit(&share(&w, 0)).expect("live"));
     let second = id(&s.submit(&share(&w, 1)).expect("live"));
+    assert_eq!(s.unanswered_shares(), 2);
     let ok = s
         .handle_line(&json!({"id": first, "result": true, "error": null}).to_string())
         .expect("reply");
+    assert_eq!(
+        s.unanswered_shares(),
+        1,
+        "an answered share is no longer pending"
+    );
     assert!(matches!(&ok[0], Event::Accepted { job_id, .. } if job_id == "a"));
     let no = json!({"id": second, "result": null, "error": [23, "Low difficulty share", null]});
     match &s.handle_line(&no.to_string()).expect("reply")[0] {
         Event::Rejected { error, .. } => assert_eq!(error.reason(), "23 low difficulty share"),
         other => panic!("expected a rejection, got {other:?}"),
     }
+    assert_eq!(s.unanswered_shares(), 0);
 }
 
 #[test]

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::process::{Child, Command};
 
 /// How long any step of a test may take (debug builds hash slowly; the machine is shared).
@@ -33,9 +33,17 @@ impl Miner {
     /// Starts `otedama-miner` with `args`; its stderr is collected (and drained, so that logging
     /// never blocks it).
     pub fn start(args: &[&str]) -> Miner {
+        Miner::start_with_env(args, &[])
+    }
+
+    /// Starts `otedama-miner` with `args` and the environment variables `env` (`RUST_LOG` and
+    /// the miner's own variables are otherwise removed).
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Miner {
         let mut child = Command::new(env!("CARGO_BIN_EXE_otedama-miner"))
             .args(args)
             .env_remove("RUST_LOG")
+            .env_remove("OTEDAMA_MINER_FAILBACK_SECS")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -74,11 +82,52 @@ pub struct Pool {
     listener: TcpListener,
 }
 
+/// A pool that is down: its port is bound, so that nothing else takes it, but not listening,
+/// so that connections to it are refused until [`Down::listen`].
+pub struct Down {
+    socket: TcpSocket,
+}
+
+impl Down {
+    pub fn bind() -> Down {
+        let socket = TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind("127.0.0.1:0".parse().expect("an address"))
+            .expect("a free port");
+        Down { socket }
+    }
+
+    pub fn url(&self) -> String {
+        let port = self.socket.local_addr().expect("bound").port();
+        format!("stratum+tcp://127.0.0.1:{port}")
+    }
+
+    /// The pool comes up on the same port.
+    pub fn listen(self) -> Pool {
+        Pool {
+            listener: self.socket.listen(128).expect("listening"),
+        }
+    }
+}
+
 impl Pool {
     pub async fn bind() -> Pool {
         Pool {
             listener: TcpListener::bind("127.0.0.1:0").await.expect("a free port"),
         }
+    }
+
+    /// Waits up to `limit` for a connection; `None` if none came.
+    pub async fn try_accept(&self, limit: Duration) -> Option<Conn> {
+        let (stream, _) = tokio::time::timeout(limit, self.listener.accept())
+            .await
+            .ok()?
+            .expect("accept works");
+        let (r, w) = stream.into_split();
+        Some(Conn {
+            lines: BufReader::new(r).lines(),
+            writer: w,
+        })
     }
 
     pub fn port(&self) -> u16 {
