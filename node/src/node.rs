@@ -239,8 +239,9 @@ struct NodeApi {
 
 impl NodeApi {
     /// The payout function's outputs at the current tip for the current template, with the
-    /// finder's bonus paid to `finder`.
-    fn payouts_with_finder(&self, finder: &bitcoin::Script) -> Vec<PayoutView> {
+    /// finder's bonus paid to `finder`, or to the tip share's miner when `None` (read under the
+    /// same lock as the tip the payouts are computed at).
+    fn payouts_with_finder(&self, finder: Option<&bitcoin::Script>) -> Vec<PayoutView> {
         let Some(template) = self.feed.template.borrow().clone() else {
             return Vec::new();
         };
@@ -248,9 +249,21 @@ impl NodeApi {
             return Vec::new();
         };
         let chain = self.chain.lock();
+        let tip = chain.tip();
+        let tip_miner;
+        let finder = match finder {
+            Some(script) => script,
+            None => {
+                tip_miner = tip
+                    .and_then(|t| chain.get_share(&t).ok().flatten())
+                    .map(|s| s.data.payout_script)
+                    .unwrap_or_default();
+                tip_miner.as_script()
+            }
+        };
         chain
             .payouts(
-                chain.tip().as_ref(),
+                tip.as_ref(),
                 Amount::from_sat(template.coinbase_value),
                 CompactTarget::from_consensus(bits),
                 finder,
@@ -319,20 +332,12 @@ impl ApiSource for NodeApi {
     fn payouts(&self) -> Vec<PayoutView> {
         // The finder's bonus goes to whoever finds the block; shown here as if the miner of the
         // tip share found it (`?finder=` asks for another).
-        let finder = {
-            let chain = self.chain.lock();
-            chain
-                .tip()
-                .and_then(|t| chain.get_share(&t).ok().flatten())
-                .map(|s| s.data.payout_script)
-                .unwrap_or_default()
-        };
-        self.payouts_with_finder(&finder)
+        self.payouts_with_finder(None)
     }
 
     fn payouts_for(&self, finder: &str) -> Result<Vec<PayoutView>, String> {
         let address = PayoutAddress::parse(finder.trim(), self.coin, self.network)
             .map_err(|e| e.to_string())?;
-        Ok(self.payouts_with_finder(address.script_pubkey()))
+        Ok(self.payouts_with_finder(Some(address.script_pubkey())))
     }
 }

@@ -379,12 +379,6 @@ impl MwebWallet {
         Ok(MwebWallet { rpc: rpc.clone() })
     }
 
-    /// Whether MWEB is active for the daemon's next block already.
-    async fn active(&self) -> Result<bool, RegtestError> {
-        let height: u64 = self.rpc.call("getblockcount", json!([])).await?;
-        Ok(height + 1 > MWEB_ACTIVATION_HEIGHT)
-    }
-
     /// Sends `amount` coins to a new MWEB address of the wallet and returns the transaction id
     /// once the mempool holds it (an error if the mempool refused it).
     pub async fn peg_in(&self, amount: f64) -> Result<String, RegtestError> {
@@ -404,11 +398,12 @@ impl MwebWallet {
     /// active). Retries while the mempool still refuses it.
     pub async fn peg_in_before_activation(&self) -> Result<Option<String>, RegtestError> {
         loop {
-            if self.active().await? {
+            let height: u64 = self.rpc.call("getblockcount", json!([])).await?;
+            if height + 1 > MWEB_ACTIVATION_HEIGHT {
+                // MWEB is active for the next block already.
                 return Ok(None);
             }
-            let height: u64 = self.rpc.call("getblockcount", json!([])).await?;
-            if height + 1 >= MWEB_ACTIVATION_HEIGHT {
+            if height + 1 == MWEB_ACTIVATION_HEIGHT {
                 match self.peg_in(1.0).await {
                     Ok(txid) => return Ok(Some(txid)),
                     Err(RegtestError::Rpc(e)) => {
