@@ -594,3 +594,28 @@ fn notify_and_header_byte_order_as_miners_expect() {
     assert_eq!(header[72..76], spec.nbits.to_consensus().to_le_bytes());
     assert_eq!(header[76..80], nonce.to_le_bytes());
 }
+
+#[test]
+fn a_block_is_never_refused_for_the_share_cap() {
+    let mut config = config(Coin::Bitcoin);
+    config.max_shares_per_job = 2;
+    let mut h = Harness::new(config);
+    // Block difficulty 16x the miner's: most shares are not blocks, some are.
+    h.publish(simple(1, true, 1.6e-5));
+    let job = notify(&h.ready("d=0.000001"));
+    let share = stratum_target(PowAlgo::Sha256d, 1e-6);
+    let block = stratum_target(PowAlgo::Sha256d, 1.6e-5);
+    for en2 in 0..2 {
+        let nonce = h.mine(&job, en2, job.version, &share, Some(&block));
+        assert_eq!(h.submit(&job, en2, nonce, None).0["result"], json!(true));
+    }
+    let nonce = h.mine(&job, 2, job.version, &share, Some(&block));
+    let (reply, _, shares) = h.submit(&job, 2, nonce, None);
+    assert_eq!((code(&reply), shares.len()), (20, 0), "the cap holds");
+    let nonce = h.mine(&job, 3, job.version, &block, None);
+    let (reply, _, shares) = h.submit(&job, 3, nonce, None);
+    assert_eq!(reply["result"], json!(true), "{reply}");
+    assert!(shares[0].is_block());
+    // The same block again is a duplicate: it was handed on already.
+    assert_eq!(code(&h.submit(&job, 3, nonce, None).0), 22);
+}

@@ -5,7 +5,8 @@
 //! version bits inside the negotiated mask (20), ntime in range (20), not a duplicate (22), then
 //! the proof of work against the difficulty the job was sent with (23). A share on a job from
 //! before the last block is stale: it is rejected (21) unless it meets the block target, in which
-//! case it is accepted and handed on as a block, since the coin would still take it.
+//! case it is accepted and handed on as a block, since the coin would still take it. Likewise the
+//! per-job share cap (20) never refuses a block: only rules about validity do.
 
 use std::collections::HashSet;
 use std::sync::{Arc, PoisonError};
@@ -275,12 +276,6 @@ impl Session {
                 stale,
             ));
         }
-        if sent.seen.len() >= self.config.max_shares_per_job {
-            return Err((
-                RequestError::other("too many shares on this job: wait for the next job"),
-                stale,
-            ));
-        }
         let (coinb1, coinb2) = (&miner_coinbase.coinb1, &miner_coinbase.coinb2);
         let mut coinbase = Vec::with_capacity(coinb1.len() + 4 + EXTRANONCE2_SIZE + coinb2.len());
         coinbase.extend_from_slice(coinb1);
@@ -307,6 +302,14 @@ impl Session {
                     format!("job `{job_id}` is stale: a new block came since"),
                 ),
                 true,
+            ));
+        }
+        // The cap bounds the memory of duplicate detection; a block is worth far more than
+        // the few bytes it adds, so it is never refused for it.
+        if sent.seen.len() >= self.config.max_shares_per_job && !meets_block_target {
+            return Err((
+                RequestError::other("too many shares on this job: wait for the next job"),
+                stale,
             ));
         }
         if !(sent.target.meets(&hash) || meets_share_target || meets_block_target) {
