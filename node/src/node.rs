@@ -152,6 +152,7 @@ pub async fn run(
     let feed = source::spawn(daemons.clone(), source_config, shutdown.clone());
 
     let mut stratum_config = StratumConfig::new(coin, network);
+    stratum_config.max_share_ntime_ahead_secs = chain.lock().consensus().params().max_future;
     stratum_config.min_difficulty = config.stratum.min_difficulty;
     stratum_config.initial_difficulty = stratum_config
         .initial_difficulty

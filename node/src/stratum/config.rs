@@ -52,8 +52,13 @@ pub struct StratumConfig {
     pub max_difficulty: f64,
     /// Vardiff settings.
     pub vardiff: VardiffConfig,
-    /// How far past `max(job ntime, now)` a submitted ntime may be, in seconds.
+    /// How far past `max(job ntime, now)` a submitted ntime may be, in seconds: the coin's own
+    /// limit (two hours on both coins) less a margin. Only a block may go this far.
     pub max_ntime_ahead_secs: u32,
+    /// How far past `now` the ntime of a share may be, in seconds: the sharechain's
+    /// `max_future`. A share beyond it would be rejected by the sharechain, so it is answered
+    /// with an error (20) unless it is a block, which goes to the coin daemon only.
+    pub max_share_ntime_ahead_secs: u32,
     /// The longest line accepted from a miner, in bytes, newline included. Longer: an error reply,
     /// then a disconnect.
     pub max_line_bytes: usize,
@@ -87,6 +92,7 @@ impl StratumConfig {
             max_difficulty: 1e15,
             vardiff: VardiffConfig::default(),
             max_ntime_ahead_secs: 7000,
+            max_share_ntime_ahead_secs: 120,
             max_line_bytes: 4096,
             max_connections: 10_000,
             write_timeout: Duration::from_secs(10),

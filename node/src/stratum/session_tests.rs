@@ -619,3 +619,27 @@ fn a_block_is_never_refused_for_the_share_cap() {
     // The same block again is a duplicate: it was handed on already.
     assert_eq!(code(&h.submit(&job, 3, nonce, None).0), 22);
 }
+
+#[test]
+fn ntime_past_the_sharechain_limit_is_refused_unless_a_block() {
+    let mut h = Harness::new(config(Coin::Bitcoin));
+    h.publish(simple(1, true, 1.6e-5));
+    let job = notify(&h.ready("x"));
+    let share = stratum_target(PowAlgo::Sha256d, 1e-6);
+    let block = stratum_target(PowAlgo::Sha256d, 1.6e-5);
+    // The sharechain takes a header time up to now + 120 s (its `max_future`).
+    let mut at_limit = job.clone();
+    at_limit.ntime = T0 as u32 + 120;
+    let nonce = h.mine(&at_limit, 1, job.version, &share, Some(&block));
+    assert_eq!(h.submit(&at_limit, 1, nonce, None).0["result"], json!(true));
+    let mut beyond = job.clone();
+    beyond.ntime = T0 as u32 + 121;
+    let nonce = h.mine(&beyond, 2, job.version, &share, Some(&block));
+    let (reply, _, shares) = h.submit(&beyond, 2, nonce, None);
+    assert_eq!((code(&reply), shares.len()), (20, 0), "{reply}");
+    // The coin takes the block all the same: it goes to the daemon, not to the sharechain.
+    let nonce = h.mine(&beyond, 3, job.version, &block, None);
+    let (reply, _, shares) = h.submit(&beyond, 3, nonce, None);
+    assert_eq!(reply["result"], json!(true), "{reply}");
+    assert!(shares[0].is_block() && !shares[0].is_sharechain_share());
+}

@@ -2,8 +2,11 @@
 //! one becomes.
 //!
 //! Order of checks: subscribed (25), authorized worker (24), field sizes (20), job known (21),
-//! version bits inside the negotiated mask (20), ntime in range (20), not a duplicate (22), then
-//! the proof of work against the difficulty the job was sent with (23). A share on a job from
+//! version bits inside the negotiated mask (20), ntime in the coin's range (20), not a duplicate
+//! (22), then the proof of work against the difficulty the job was sent with (23). A share whose
+//! ntime is further ahead of now than the sharechain's `max_future` is refused (20) unless it
+//! meets the block target: the coin takes a block up to two hours ahead, the sharechain would
+//! drop the share, and a miner told `true` would never learn it. A share on a job from
 //! before the last block is stale: it is rejected (21) unless it meets the block target, in which
 //! case it is accepted and handed on as a block, since the coin would still take it. Likewise the
 //! per-job share cap (20) never refuses a block: only rules about validity do.
@@ -53,6 +56,9 @@ pub struct Submission {
     pub meets_block_target: bool,
     /// Whether its job is from before the last block: not for the sharechain.
     pub stale: bool,
+    /// Whether its ntime is past what the sharechain takes (`now + max_future`): a block the
+    /// coin still accepts, not for the sharechain.
+    pub too_new_for_sharechain: bool,
     /// When the server received it.
     pub received: Timestamp,
 }
@@ -65,7 +71,7 @@ impl Submission {
 
     /// Whether it belongs in the sharechain.
     pub fn is_sharechain_share(&self) -> bool {
-        self.meets_share_target && !self.stale
+        self.meets_share_target && !self.stale && !self.too_new_for_sharechain
     }
 
     /// The block hash of its header.
@@ -264,6 +270,8 @@ impl Session {
                 job.spec.ntime
             ))));
         }
+        let share_max_ntime = now.as_secs() + u64::from(self.config.max_share_ntime_ahead_secs);
+        let too_new_for_sharechain = u64::from(ntime) > share_max_ntime;
         let key = ShareKey {
             extranonce2: u32::from_be_bytes(extranonce2) as u64,
             ntime,
@@ -304,6 +312,12 @@ impl Session {
                 true,
             ));
         }
+        if too_new_for_sharechain && !meets_block_target {
+            // The miner must hear of it: the sharechain would drop the share as from the future.
+            return Err(fail(RequestError::other(format!(
+                "ntime {ntime:08x} is too far in the future for the sharechain: at most {share_max_ntime:08x}"
+            ))));
+        }
         // The cap bounds the memory of duplicate detection; a block is worth far more than
         // the few bytes it adds, so it is never refused for it.
         if sent.seen.len() >= self.config.max_shares_per_job && !meets_block_target {
@@ -337,6 +351,7 @@ impl Session {
             meets_share_target,
             meets_block_target,
             stale,
+            too_new_for_sharechain,
             received: now,
         }))
     }
