@@ -331,8 +331,9 @@ fn a_difficulty_change_applies_to_the_next_job_only() {
         (reply["result"].clone(), shares[0].difficulty),
         (json!(true), 1e-6)
     );
-    let nonce = h.mine(&new, 1, new.version, &easy, Some(&hard));
-    assert_eq!(code(&h.submit(&new, 1, nonce, None).0), 23);
+    // (Another extranonce2: the same one would give the same header, a duplicate.)
+    let nonce = h.mine(&new, 2, new.version, &easy, Some(&hard));
+    assert_eq!(code(&h.submit(&new, 2, nonce, None).0), 23);
 }
 
 #[test]
@@ -642,4 +643,22 @@ fn ntime_past_the_sharechain_limit_is_refused_unless_a_block() {
     let (reply, _, shares) = h.submit(&beyond, 3, nonce, None);
     assert_eq!(reply["result"], json!(true), "{reply}");
     assert!(shares[0].is_block() && !shares[0].is_sharechain_share());
+}
+
+#[test]
+fn a_share_is_a_duplicate_under_a_reissue_of_its_job() {
+    let mut h = Harness::new(config(Coin::Bitcoin));
+    h.publish(simple(1, true, 1.0));
+    let old = notify(&h.ready("x"));
+    let (_, after, _) = h.call("mining.suggest_difficulty", json!([1e-7]));
+    let new = notify(&after);
+    assert_ne!(new.job_id, old.job_id);
+    let target = stratum_target(PowAlgo::Sha256d, 1e-6);
+    let nonce = h.mine(&old, 1, old.version, &target, None);
+    assert_eq!(h.submit(&old, 1, nonce, None).0["result"], json!(true));
+    // The same header under the job's new id.
+    assert_eq!(code(&h.submit(&new, 1, nonce, None).0), 22);
+    let nonce = h.mine(&new, 2, new.version, &target, None);
+    assert_eq!(h.submit(&new, 2, nonce, None).0["result"], json!(true));
+    assert_eq!(code(&h.submit(&old, 2, nonce, None).0), 22);
 }

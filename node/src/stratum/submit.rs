@@ -80,15 +80,6 @@ impl Submission {
     }
 }
 
-/// What makes two submissions the same share.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct ShareKey {
-    extranonce2: u64,
-    ntime: u32,
-    nonce: u32,
-    version: u32,
-}
-
 /// A job as sent to one miner: under which id and at which difficulty, and the shares seen on it.
 #[derive(Debug)]
 pub(super) struct SentJob {
@@ -99,7 +90,11 @@ pub(super) struct SentJob {
     reissue: u32,
     pub(super) difficulty: f64,
     target: Target,
-    seen: HashSet<ShareKey>,
+    /// The block hashes of the headers accepted on it. A header is what makes two submissions
+    /// the same share: the same job re-sent under another id (or a job whose work did not
+    /// change) gives the same header for the same extranonce2, ntime, nonce and version, so
+    /// duplicates are looked for in every job the session keeps.
+    seen: HashSet<BlockHash>,
 }
 
 impl SentJob {
@@ -272,18 +267,6 @@ impl Session {
         }
         let share_max_ntime = now.as_secs() + u64::from(self.config.max_share_ntime_ahead_secs);
         let too_new_for_sharechain = u64::from(ntime) > share_max_ntime;
-        let key = ShareKey {
-            extranonce2: u32::from_be_bytes(extranonce2) as u64,
-            ntime,
-            nonce,
-            version,
-        };
-        if sent.seen.contains(&key) {
-            return Err((
-                RequestError::new(ErrorCode::Duplicate, "duplicate share"),
-                stale,
-            ));
-        }
         let (coinb1, coinb2) = (&miner_coinbase.coinb1, &miner_coinbase.coinb2);
         let mut coinbase = Vec::with_capacity(coinb1.len() + 4 + EXTRANONCE2_SIZE + coinb2.len());
         coinbase.extend_from_slice(coinb1);
@@ -300,6 +283,13 @@ impl Session {
             nonce,
         }
         .to_bytes();
+        let key = BlockHash(sha256d(&header));
+        if self.jobs.iter().any(|j| j.seen.contains(&key)) {
+            return Err((
+                RequestError::new(ErrorCode::Duplicate, "duplicate share"),
+                stale,
+            ));
+        }
         let hash = pow_hash(job.algo, &header);
         let meets_block_target = job.block_target.meets(&hash);
         let meets_share_target = miner_coinbase.share_target.meets(&hash);
