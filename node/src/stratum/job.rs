@@ -7,7 +7,9 @@
 //! miner, so coinbases differ per payout address: a job builds the `mining.notify` text once per
 //! coinbase and every session paid to that address shares it. A job with `clean` set starts a new
 //! block generation: shares on older generations are stale for the sharechain (though still
-//! checked as blocks).
+//! checked as blocks). A job on a new sharechain parent is also sent with `clean_jobs` (miners
+//! drop work that could at best become an uncle) but starts no new generation: shares on the old
+//! parent that were already found still go to the sharechain.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -16,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use otedama_proto::chain::PowAlgo;
-use otedama_proto::hash::{BlockHash, MerkleNode};
+use otedama_proto::hash::{BlockHash, MerkleNode, ShareId};
 use otedama_proto::stratum::{prevhash_to_stratum, u32_to_hex};
 use otedama_proto::target::{CompactTarget, CompactTargetError, Target};
 use tokio::sync::watch;
@@ -45,6 +47,9 @@ pub struct JobSpec {
     pub ntime: u32,
     /// Whether miners must drop older work: set on a new block (a new previous block hash).
     pub clean: bool,
+    /// The sharechain share the job builds on (`None` before the first share). A job on another
+    /// parent than the last one sent to a miner goes out with `clean_jobs` set as well.
+    pub share_parent: Option<ShareId>,
     /// The sharechain target of the retarget rule (a miner's own may be harder, see
     /// [`MinerCoinbase::share_target`]); for logs and the API.
     pub share_target: Target,

@@ -364,7 +364,14 @@ impl Session {
     /// A new job from the broadcast.
     pub fn on_job(&mut self, job: &Arc<Job>, now: Timestamp) -> Vec<Outbound> {
         let mut out = Vec::new();
-        let clean = job.spec.clean || job.generation > self.generation;
+        // A new sharechain parent cleans jobs too: work on the old parent can at best become an
+        // uncle, so miners should move at once (a share already found on it still counts, its
+        // job is not stale). Compared with the last job sent, as the broadcast may skip jobs.
+        let new_parent = self
+            .jobs
+            .back()
+            .is_some_and(|sent| sent.job.spec.share_parent != job.spec.share_parent);
+        let clean = job.spec.clean || job.generation > self.generation || new_parent;
         self.generation = self.generation.max(job.generation);
         self.current = Some(job.clone());
         if !self.is_ready() {

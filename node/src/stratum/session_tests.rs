@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use otedama_proto::chain::{Coin, Network, PowAlgo};
-use otedama_proto::hash::BlockHash;
+use otedama_proto::hash::{BlockHash, ShareId};
 use otedama_proto::target::Target;
 use serde_json::{json, Value};
 
@@ -661,4 +661,30 @@ fn a_share_is_a_duplicate_under_a_reissue_of_its_job() {
     let nonce = h.mine(&new, 2, new.version, &target, None);
     assert_eq!(h.submit(&new, 2, nonce, None).0["result"], json!(true));
     assert_eq!(code(&h.submit(&old, 2, nonce, None).0), 22);
+}
+
+#[test]
+fn a_new_share_parent_cleans_jobs_but_shares_on_the_old_one_still_count() {
+    let mut h = Harness::new(config(Coin::Bitcoin));
+    let mut spec = simple(1, true, 1.0).spec();
+    spec.share_parent = Some(ShareId([1; 32]));
+    let job = h.jobs.publish(spec.clone()).expect("valid job");
+    h.session.on_job(&job, h.now);
+    let old = notify(&h.ready("x"));
+    // A template refresh on the same parent: miners may finish the old work.
+    let mut refresh = spec.clone();
+    refresh.clean = false;
+    let job = h.jobs.publish(refresh.clone()).expect("valid job");
+    assert!(!notify(&split(h.session.on_job(&job, h.now)).0).clean);
+    // A new sharechain tip: miners drop work on the old parent at once.
+    let mut tip = refresh;
+    tip.share_parent = Some(ShareId([2; 32]));
+    let job = h.jobs.publish(tip).expect("valid job");
+    assert!(notify(&split(h.session.on_job(&job, h.now)).0).clean);
+    // A share on the old parent that was already on its way still counts (as an uncle).
+    let target = stratum_target(PowAlgo::Sha256d, 1e-6);
+    let nonce = h.mine(&old, 1, old.version, &target, None);
+    let (reply, _, shares) = h.submit(&old, 1, nonce, None);
+    assert_eq!(reply["result"], json!(true), "{reply}");
+    assert!(!shares[0].stale);
 }

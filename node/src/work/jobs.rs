@@ -155,6 +155,7 @@ impl JobBuilder {
             nbits,
             ntime,
             clean,
+            share_parent: parent,
             share_target,
             height: template.height,
             attachment: Some(work),

@@ -78,6 +78,7 @@ impl SimpleJob {
             nbits: self.nbits,
             ntime: self.ntime,
             clean: self.clean,
+            share_parent: None,
             share_target: self.share_target,
             height: self.height,
             attachment: None,
