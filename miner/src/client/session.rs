@@ -12,7 +12,9 @@
 //! - a clean job forgets every older job id at once: a share found on one is dropped, never sent;
 //! - a higher difficulty applies at once (shares meeting it meet the old one too), a lower one
 //!   with the next job, as the pool applies it; a new extranonce1 applies with the next job;
-//!   a new version mask applies at once.
+//!   a new version mask applies at once;
+//! - a job whose header fields equal the current one's (the same job re-sent under a new id,
+//!   as a pool does after a difficulty change) continues the current nonce walk.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::AtomicU64;
@@ -388,6 +390,10 @@ impl Session {
     }
 
     fn on_notify(&mut self, job: Job, events: &mut Vec<Event>) {
+        // The same work under a new id (a pool's re-send after a difficulty change) continues
+        // the walk: starting it again would find, and submit, the same shares (and blocks).
+        let same_work = self.next_extranonce.is_none()
+            && self.job.as_deref().is_some_and(|old| old.same_work(&job));
         if job.clean {
             self.live_jobs.clear();
         }
@@ -402,9 +408,9 @@ impl Session {
         if let Some(extranonce) = self.next_extranonce.take() {
             self.extranonce = Some(extranonce);
         }
-        tracing::debug!(job = %job.id, clean = job.clean, "new job");
+        tracing::debug!(job = %job.id, clean = job.clean, same_work, "new job");
         self.job = Some(Arc::new(job));
-        self.post(true, events);
+        self.post(!same_work, events);
     }
 
     fn on_difficulty(&mut self, d: f64, events: &mut Vec<Event>) {

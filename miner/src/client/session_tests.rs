@@ -317,3 +317,31 @@ fn pool_requests_get_answers() {
     ));
     assert!(s.handle_line("not json").is_err());
 }
+
+#[test]
+fn the_same_job_under_a_new_id_keeps_the_nonce_walk() {
+    let (mut s, _) = ready(PowAlgo::Sha256d, "1fffe000");
+    let set =
+        |d: f64| json!({"id": null, "method": "mining.set_difficulty", "params": [d]}).to_string();
+    s.handle_line(&set(2.0)).expect("difficulty");
+    let first = works(&s.handle_line(&notify("5", "20000000", true)).expect("5"))[0].clone();
+    for _ in 0..3 {
+        first.next_unit();
+    }
+    // Vardiff lowers the difficulty and re-sends job 5 under a new id: same header fields.
+    assert!(works(&s.handle_line(&set(1.0)).expect("down")).is_empty());
+    let again = works(
+        &s.handle_line(&notify("5.1", "20000000", false))
+            .expect("5.1"),
+    )[0]
+    .clone();
+    assert_eq!((again.job.id.as_str(), again.difficulty), ("5.1", 1.0));
+    assert_eq!(
+        again.next_unit(),
+        first.unit(3),
+        "the walk goes on where it was, no header is hashed twice"
+    );
+    // A job whose header fields differ starts from unit 0.
+    let other = works(&s.handle_line(&notify("6", "20000004", false)).expect("6"))[0].clone();
+    assert_eq!(other.next_unit(), other.unit(0));
+}

@@ -42,6 +42,21 @@ pub struct Job {
     pub clean: bool,
 }
 
+impl Job {
+    /// Whether `other` asks for the very same headers: every field but the id and the
+    /// clean flag is equal. A pool re-sends a job so under a new id after a difficulty change;
+    /// the nonce walk must then go on, or every share already found would be found again.
+    pub fn same_work(&self, other: &Job) -> bool {
+        self.prev_hash == other.prev_hash
+            && self.coinb1 == other.coinb1
+            && self.coinb2 == other.coinb2
+            && self.branch == other.branch
+            && self.version == other.version
+            && self.nbits == other.nbits
+            && self.ntime == other.ntime
+    }
+}
+
 /// Everything the hashing threads need to work on a job.
 #[derive(Debug)]
 pub struct Work {
