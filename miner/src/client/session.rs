@@ -11,7 +11,8 @@
 //!   authorize and sent a job;
 //! - a clean job forgets every older job id at once: a share found on one is dropped, never sent;
 //! - a higher difficulty applies at once (shares meeting it meet the old one too), a lower one
-//!   with the next job, as the pool applies it; a new extranonce1 applies with the next job;
+//!   with the next job, as the pool applies it; a new extranonce1 applies with the next job and
+//!   retires every job before it at once (shares found under the old one are dropped);
 //!   a new version mask applies at once;
 //! - a job whose header fields equal the current one's (the same job re-sent under a new id,
 //!   as a pool does after a difficulty change) continues the current nonce walk.
@@ -232,9 +233,14 @@ impl Session {
     }
 
     /// The `mining.submit` line for `share`, or `None` if its job is no longer live (replaced
-    /// by a clean job, or from an earlier connection).
+    /// by a clean job or retired by a new extranonce1, or from an earlier connection) or it was
+    /// found under another extranonce1 than the one in force.
     pub fn submit(&mut self, share: &Share) -> Option<String> {
-        if share.session != self.epoch || !self.live_jobs.contains(&share.job_id) {
+        let extranonce1 = self.extranonce.as_ref().map(|(e, _)| e);
+        if share.session != self.epoch
+            || !self.live_jobs.contains(&share.job_id)
+            || extranonce1 != Some(&share.extranonce1)
+        {
             return None;
         }
         let mut params = vec![
@@ -358,6 +364,12 @@ impl Session {
             "mining.set_extranonce" => {
                 let extranonce = message::parse_extranonce("mining.set_extranonce", params, 0)?;
                 tracing::info!(extranonce1 = %hex::encode(&extranonce.0), "new extranonce from the next job on");
+                if self.extranonce.as_ref() != Some(&extranonce) {
+                    // Every job sent so far was hashed with the old extranonce1: the pool can no
+                    // longer check a share of one, so none is submitted (even if a job id
+                    // comes again).
+                    self.live_jobs.clear();
+                }
                 self.next_extranonce = Some(extranonce);
             }
             "mining.set_version_mask" => {

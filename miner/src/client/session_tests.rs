@@ -345,3 +345,25 @@ fn the_same_job_under_a_new_id_keeps_the_nonce_walk() {
     let other = works(&s.handle_line(&notify("6", "20000004", false)).expect("6"))[0].clone();
     assert_eq!(other.next_unit(), other.unit(0));
 }
+
+#[test]
+fn a_new_extranonce_retires_the_jobs_before_it() {
+    let (mut s, _) = ready(PowAlgo::Scrypt, "");
+    let old = works(&s.handle_line(&notify("a", "20000000", true)).expect("a"))[0].clone();
+    assert!(s.submit(&share(&old, 0)).is_some());
+    let set = r#"{"id":null,"method":"mining.set_extranonce","params":["ffee0011",4]}"#;
+    s.handle_line(set).expect("set");
+    assert!(
+        s.submit(&share(&old, 1)).is_none(),
+        "found under the old extranonce1: the pool would reject it"
+    );
+    // Neither a plain job nor the old id sent again brings the old work back.
+    let new = works(
+        &s.handle_line(&notify("a", "20000000", false))
+            .expect("a again"),
+    )[0]
+    .clone();
+    assert_eq!(new.extranonce1, vec![0xff, 0xee, 0x00, 0x11]);
+    assert!(s.submit(&share(&old, 2)).is_none());
+    assert!(s.submit(&share(&new, 2)).is_some());
+}

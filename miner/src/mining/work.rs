@@ -100,6 +100,9 @@ pub struct Share {
     pub session: u64,
     /// The job id.
     pub job_id: String,
+    /// The extranonce1 the share was found under: after `mining.set_extranonce` a share under
+    /// the old one is not submitted (the pool would reject it).
+    pub extranonce1: Vec<u8>,
     /// The extranonce2 bytes.
     pub extranonce2: Vec<u8>,
     /// The header time.
@@ -216,6 +219,7 @@ impl Work {
         Share {
             session: self.session,
             job_id: self.job.id.clone(),
+            extranonce1: self.extranonce1.clone(),
             extranonce2: unit.extranonce2.clone(),
             ntime: self.job.ntime,
             nonce,
