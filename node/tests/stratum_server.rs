@@ -131,3 +131,27 @@ async fn shutdown_closes_every_connection() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stats_of_a_worker_that_left_are_pruned_on_a_timer() {
+    let mut cfg = config(Coin::Bitcoin);
+    cfg.worker_idle = Duration::ZERO;
+    cfg.stats_prune_every = Duration::from_millis(50);
+    let server = TestServer::start(cfg).await;
+    server.publish(job(PowAlgo::Sha256d, 1, true, 1.0));
+    let miner = Miner::start(&server, &format!("{BTC}.rig"), "x").await;
+    // Held by its connection: kept, however idle.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(server.registry.len(), 1);
+    drop(miner);
+    let mut waited = Duration::ZERO;
+    while !server.registry.is_empty() && waited < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += Duration::from_millis(50);
+    }
+    assert!(
+        server.registry.is_empty(),
+        "the worker's entry outlived its connection"
+    );
+    server.shutdown().await;
+}

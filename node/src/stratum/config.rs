@@ -72,6 +72,14 @@ pub struct StratumConfig {
     pub jobs_kept: usize,
     /// How many distinct shares one session may submit on one job (duplicate detection memory).
     pub max_shares_per_job: usize,
+    /// How many workers the per-worker stats keep (the `.worker` suffix is free text); past it
+    /// the oldest idle ones are forgotten.
+    pub max_workers: usize,
+    /// How long a worker no connection uses may go without a share before its stats are
+    /// forgotten.
+    pub worker_idle: Duration,
+    /// How often idle workers are looked for.
+    pub stats_prune_every: Duration,
 }
 
 impl StratumConfig {
@@ -99,6 +107,9 @@ impl StratumConfig {
             handshake_timeout: Duration::from_secs(60),
             jobs_kept: 12,
             max_shares_per_job: 16_384,
+            max_workers: 10_000,
+            worker_idle: Duration::from_secs(24 * 3600),
+            stats_prune_every: Duration::from_secs(600),
         }
     }
 

@@ -116,10 +116,13 @@ impl Server {
                 "max_step must exceed 1 and the target interval be positive",
             );
         }
+        if config.stats_prune_every.is_zero() {
+            return bad("stats_prune_every", "must be positive");
+        }
         Ok(Server {
             shared: Arc::new(Shared {
+                registry: Arc::new(StatsRegistry::with_max_workers(config.max_workers)),
                 config: Arc::new(config),
-                registry: Arc::default(),
                 stats: Arc::default(),
                 shares,
             }),
@@ -144,6 +147,11 @@ impl Server {
         let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
         let limit = Arc::new(Semaphore::new(self.shared.config.max_connections));
         let mut next_extranonce1 = initial_extranonce1();
+        tokio::spawn(prune_stats(
+            self.shared.clone(),
+            stop_rx.clone(),
+            done_tx.clone(),
+        ));
         tokio::pin!(shutdown);
         loop {
             let permit = tokio::select! {
@@ -181,6 +189,23 @@ impl Server {
         drop(done_tx);
         // Every connection holds a sender; `None` once the last one has ended.
         let _ = done_rx.recv().await;
+    }
+}
+
+/// Forgets the stats of workers idle for `worker_idle` every `stats_prune_every`, until `stop`.
+async fn prune_stats(
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    _done: mpsc::Sender<()>,
+) {
+    let idle_ms = u64::try_from(shared.config.worker_idle.as_millis()).unwrap_or(u64::MAX);
+    let mut tick = tokio::time::interval(shared.config.stats_prune_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            _ = tick.tick() => shared.registry.prune(Timestamp::now(), idle_ms),
+        }
     }
 }
 

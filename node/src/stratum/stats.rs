@@ -105,17 +105,59 @@ pub struct WorkerSnapshot {
     pub last_share_ms: Option<u64>,
 }
 
-/// Every worker seen since start (or since it was pruned).
-#[derive(Debug, Default)]
+/// Every worker seen since start (or since it was pruned). The worker suffix is free text, so the
+/// number of entries is capped: past the cap, the entries no session holds go, oldest last share
+/// first (those that never had one before all others), and the server prunes idle workers on a
+/// timer ([`StatsRegistry::prune`]).
+#[derive(Debug)]
 pub struct StatsRegistry {
     workers: Mutex<HashMap<String, Arc<Mutex<WorkerStats>>>>,
+    /// The most entries kept; entries held by a session are never dropped, so there may be
+    /// more while that many workers are connected.
+    max_workers: usize,
+}
+
+impl Default for StatsRegistry {
+    fn default() -> Self {
+        Self::with_max_workers(10_000)
+    }
 }
 
 impl StatsRegistry {
-    /// The entry of worker `name`, created if new.
+    /// A registry that keeps at most `max_workers` entries no session holds.
+    pub fn with_max_workers(max_workers: usize) -> Self {
+        StatsRegistry {
+            workers: Mutex::default(),
+            max_workers,
+        }
+    }
+
+    /// The entry of worker `name`, created if new (making room first if the registry is full).
     pub fn worker(&self, name: &str) -> Arc<Mutex<WorkerStats>> {
         let mut workers = self.workers.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(found) = workers.get(name) {
+            return found.clone();
+        }
+        if workers.len() >= self.max_workers {
+            // A sixteenth of the cap at a time, so that a stream of new names does not sort
+            // the whole map for each one.
+            let excess = workers.len() + 1 - self.max_workers;
+            evict_idle(&mut workers, excess.max(self.max_workers / 16));
+        }
         workers.entry(name.to_owned()).or_default().clone()
+    }
+
+    /// How many workers the registry holds.
+    pub fn len(&self) -> usize {
+        self.workers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Whether the registry holds no worker.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Every worker's figures, sorted by name.
@@ -152,6 +194,27 @@ impl StatsRegistry {
             Arc::strong_count(stats) > 1
                 || last.is_some_and(|t| now.0.saturating_sub(t.0) < idle_ms)
         });
+    }
+}
+
+/// Drops up to `count` entries no session holds, those with the oldest last share (or none)
+/// first.
+fn evict_idle(workers: &mut HashMap<String, Arc<Mutex<WorkerStats>>>, count: usize) {
+    let mut idle: Vec<(Option<Timestamp>, String)> = workers
+        .iter()
+        .filter(|(_, stats)| Arc::strong_count(stats) == 1)
+        .map(|(name, stats)| {
+            let last = stats
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .last_share;
+            (last, name.clone())
+        })
+        .collect();
+    // `None` sorts before every time: a worker that never had a share goes first.
+    idle.sort_unstable();
+    for (_, name) in idle.into_iter().take(count) {
+        workers.remove(&name);
     }
 }
 
@@ -295,5 +358,41 @@ mod tests {
         assert!(registry
             .snapshot(PowAlgo::Sha256d, Timestamp::from_secs(20))
             .is_empty());
+    }
+
+    #[test]
+    fn a_full_registry_forgets_the_oldest_idle_workers_first() {
+        let registry = StatsRegistry::with_max_workers(4);
+        let share = |name: &str, secs: u64| {
+            registry
+                .worker(name)
+                .lock()
+                .unwrap()
+                .record_accepted(1.0, Timestamp::from_secs(secs));
+        };
+        // An old worker still connected, then three idle ones of various ages.
+        let held = registry.worker("addr.held");
+        held.lock()
+            .unwrap()
+            .record_accepted(1.0, Timestamp::from_secs(1));
+        share("addr.old", 10);
+        share("addr.mid", 20);
+        share("addr.new", 30);
+        // A stranger's random worker names, never a share: memory stays bounded.
+        for i in 0..1000 {
+            registry.worker(&format!("addr.{i:x}"));
+        }
+        let names: Vec<String> = registry
+            .snapshot(PowAlgo::Sha256d, Timestamp::from_secs(40))
+            .into_iter()
+            .map(|w| w.name)
+            .collect();
+        assert!(names.len() <= 4, "{} workers kept", names.len());
+        assert!(
+            names.contains(&"addr.held".to_owned()),
+            "held by a session: {names:?}"
+        );
+        assert!(names.contains(&"addr.new".to_owned()), "{names:?}");
+        assert!(!names.contains(&"addr.old".to_owned()), "{names:?}");
     }
 }
