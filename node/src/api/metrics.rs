@@ -2,7 +2,8 @@
 //!
 //! Every series is named `otedama_…` and carries the labels `coin` and `network`, so that one
 //! Prometheus can scrape several nodes; per-worker series add `worker` (the Stratum user, which
-//! a stranger chooses: label values are escaped as the format requires).
+//! a stranger chooses: label values are escaped as the format requires, and only the busiest
+//! workers are written, so that random names cannot make a scrape or Prometheus grow unbounded).
 
 use super::{PeersView, StatusView};
 use crate::stratum::WorkerSnapshot;
@@ -130,18 +131,40 @@ pub(super) fn render(status: &StatusView, peers: &PeersView, workers: &[WorkerSn
     m.out
 }
 
-/// The per-worker families (written only when there are workers).
+/// The most workers written per family: worker names are free text, and each one is a series
+/// Prometheus keeps. The busiest are written; the API lists every worker.
+const MAX_WORKER_SERIES: usize = 500;
+
+/// The per-worker families (written only when there are workers), for the
+/// [`MAX_WORKER_SERIES`] workers with the highest hash rate (ties by name), and how many were
+/// left out.
 fn workers_series(m: &mut Exposition, workers: &[WorkerSnapshot]) {
     if workers.is_empty() {
         return;
     }
+    let mut busiest: Vec<&WorkerSnapshot> = workers.iter().collect();
+    if busiest.len() > MAX_WORKER_SERIES {
+        busiest.sort_by(|a, b| {
+            b.hashrate
+                .total_cmp(&a.hashrate)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        busiest.truncate(MAX_WORKER_SERIES);
+        busiest.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    m.gauge(
+        "otedama_workers_not_exported",
+        "Stratum workers known but left out of the per-worker series (only the busiest are written).",
+        workers.len() - busiest.len(),
+    );
+    let workers = busiest;
     let name = "otedama_worker_shares_total";
     m.family(
         name,
         "counter",
         "Shares of each Stratum worker by result: accepted, rejected or stale (stale ones are also counted as rejected).",
     );
-    for w in workers {
+    for w in &workers {
         for (result, count) in [
             ("accepted", w.accepted),
             ("rejected", w.rejected),
@@ -152,7 +175,7 @@ fn workers_series(m: &mut Exposition, workers: &[WorkerSnapshot]) {
     }
     let name = "otedama_worker_blocks_total";
     m.family(name, "counter", "Blocks found by each Stratum worker.");
-    for w in workers {
+    for w in &workers {
         m.sample(name, &[("worker", &w.name)], w.blocks);
     }
     let name = "otedama_worker_hashrate";
@@ -161,7 +184,7 @@ fn workers_series(m: &mut Exposition, workers: &[WorkerSnapshot]) {
         "gauge",
         "Each Stratum worker's hash rate in hashes per second (last ten minutes).",
     );
-    for w in workers {
+    for w in &workers {
         m.sample(name, &[("worker", &w.name)], w.hashrate);
     }
 }
@@ -297,5 +320,42 @@ mod tests {
         assert_eq!(Value::from(f64::NAN).to_string(), "NaN");
         assert_eq!(Value::from(f64::INFINITY).to_string(), "+Inf");
         assert_eq!(Value::from(f64::NEG_INFINITY).to_string(), "-Inf");
+    }
+
+    #[test]
+    fn per_worker_series_are_capped_busiest_first() {
+        let workers: Vec<WorkerSnapshot> = (0..2000u32)
+            .map(|i| WorkerSnapshot {
+                name: format!("addr.{i:04}"),
+                accepted: 1,
+                rejected: 0,
+                stale: 0,
+                blocks: 0,
+                hashrate: f64::from(i),
+                last_share_ms: Some(1),
+            })
+            .collect();
+        let mut m = Exposition::new("bitcoin", "regtest");
+        workers_series(&mut m, &workers);
+        let rates: Vec<&str> = m
+            .out
+            .lines()
+            .filter(|l| l.starts_with("otedama_worker_hashrate{"))
+            .collect();
+        assert_eq!(rates.len(), 500, "one series per worker, capped");
+        assert!(
+            m.out.contains(r#"worker="addr.1999""#),
+            "the busiest is kept"
+        );
+        assert!(
+            !m.out.contains(r#"worker="addr.0000""#),
+            "the idlest is left out"
+        );
+        assert!(
+            m.out.contains(
+                "otedama_workers_not_exported{coin=\"bitcoin\",network=\"regtest\"} 1500"
+            ),
+            "the left-out count is said"
+        );
     }
 }
