@@ -7,6 +7,8 @@
 
 pub mod regtest;
 pub mod rpc;
+#[cfg(test)]
+pub(crate) mod rpc_double;
 pub mod source;
 pub mod template;
 pub mod zmq;

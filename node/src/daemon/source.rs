@@ -112,32 +112,81 @@ impl Daemons {
         false
     }
 
-    /// Submits a block (consensus-encoded hex) to every daemon until one accepts it; returns the
-    /// daemon's verdict: `Ok(None)` accepted, `Ok(Some(reason))` rejected, `Err` none reachable.
-    pub async fn submit_block(&self, block_hex: &str) -> Result<Option<String>, RpcError> {
+    /// Submits a block (consensus-encoded hex) to every daemon at once, the daemon its template
+    /// came from (`template_daemon`) first. Each daemon gets the block in a task of its own, so
+    /// that a hung or lagging daemon holds up neither the others nor the caller: the answer comes
+    /// as soon as one daemon accepts, and the slower ones still get the block. A daemon 0 that
+    /// lags behind (`prev-blk-not-found`, `inconclusive`) must not keep the block from the daemon
+    /// whose tip it builds on. `Err` only when no daemon could be reached at all.
+    pub async fn submit_block(
+        &self,
+        block_hex: &str,
+        template_daemon: usize,
+    ) -> Result<SubmitOutcome, RpcError> {
+        let n = self.clients.len();
+        let template_daemon = template_daemon % n;
+        let block: Arc<str> = Arc::from(block_hex);
+        let (tx, mut answers) = mpsc::channel(n);
+        for k in 0..n {
+            let i = (template_daemon + k) % n;
+            let client = self.clients[i].clone();
+            let (tx, block) = (tx.clone(), Arc::clone(&block));
+            tokio::spawn(async move {
+                let answer = client.call::<Value>("submitblock", json!([&*block])).await;
+                match &answer {
+                    Ok(Value::Null) => info!(url = client.url(), "daemon accepted the block"),
+                    Ok(other) => {
+                        info!(url = client.url(), answer = %other, "daemon did not take the block")
+                    }
+                    Err(e) => warn!(url = client.url(), error = %e, "submitblock failed"),
+                }
+                // The caller may have its answer already; then nobody listens, which is fine.
+                let _ = tx.send((i, answer)).await;
+            });
+        }
+        drop(tx);
+        let mut duplicate = false;
+        let mut reasons = Vec::new();
         let mut last_err = None;
-        for client in self.clients.iter() {
-            match client
-                .call::<Value>("submitblock", json!([block_hex]))
-                .await
-            {
-                Ok(Value::Null) => return Ok(None),
-                Ok(Value::String(s)) if s == "duplicate" => return Ok(None),
-                Ok(other) => {
-                    return Ok(Some(
-                        other
-                            .as_str()
-                            .map_or_else(|| other.to_string(), str::to_owned),
-                    ))
-                }
-                Err(e) => {
-                    warn!(url = client.url(), error = %e, "submitblock failed; trying the next daemon");
-                    last_err = Some(e);
-                }
+        while let Some((i, answer)) = answers.recv().await {
+            match answer {
+                Ok(Value::Null) => return Ok(SubmitOutcome::Accepted),
+                Ok(Value::String(s)) if s == "duplicate" => duplicate = true,
+                Ok(other) => reasons.push((
+                    i,
+                    other
+                        .as_str()
+                        .map_or_else(|| other.to_string(), str::to_owned),
+                )),
+                Err(e) => last_err = Some(e),
             }
         }
-        Err(last_err.expect("at least one daemon was tried"))
+        if duplicate {
+            return Ok(SubmitOutcome::Duplicate);
+        }
+        // The template's daemon's verdict counts most: the block was built on its tip.
+        let reason = reasons
+            .iter()
+            .find(|(i, _)| *i == template_daemon)
+            .or(reasons.first())
+            .map(|(_, r)| r.clone());
+        match reason {
+            Some(r) => Ok(SubmitOutcome::Refused(r)),
+            None => Err(last_err.expect("every daemon answered with an error")),
+        }
     }
+}
+
+/// What became of a block submitted to the daemons.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubmitOutcome {
+    /// At least one daemon accepted it.
+    Accepted,
+    /// No daemon took it as new, but one already had it (`duplicate`): it was submitted before.
+    Duplicate,
+    /// Every daemon that answered refused it; the reason of the template's daemon where it
+    /// answered (`inconclusive`, `high-hash`, …).
+    Refused(String),
 }
 
 /// Starts the template task; it runs until `shutdown` changes to `true`.
@@ -344,7 +393,8 @@ impl Poller {
         Ok(())
     }
 
-    fn publish(&mut self, t: BlockTemplate) {
+    fn publish(&mut self, mut t: BlockTemplate) {
+        t.daemon = self.current;
         self.backoff = Duration::ZERO;
         let new_block = self
             .template_tx

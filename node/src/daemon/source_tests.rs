@@ -151,3 +151,92 @@ async fn a_forwarder_ends_when_its_subscriber_stops_or_the_poller_is_gone() {
         .await
         .expect("the forwarder dropped its subscription");
 }
+
+// ---- Block submission (issue 11.1) ----
+
+use crate::daemon::rpc_double::{Reply, TestDoubleDaemon};
+
+/// A client timeout far longer than any test waits: a held call never times out inside a test,
+/// so a submission that waits for it never finishes in time.
+const LONG_RPC: Duration = Duration::from_secs(600);
+
+/// A lagging daemon: it does not know the block's parent yet.
+async fn lagging_double() -> TestDoubleDaemon {
+    TestDoubleDaemon::start(|method, _| match method {
+        "submitblock" => Reply::Result(json!("prev-blk-not-found")),
+        _ => Reply::Result(Value::Null),
+    })
+    .await
+}
+
+/// A daemon that takes every block.
+async fn accepting_double() -> TestDoubleDaemon {
+    TestDoubleDaemon::start(|_, _| Reply::Result(Value::Null)).await
+}
+
+#[tokio::test]
+async fn a_block_reaches_the_templates_daemon_when_daemon_0_lags() {
+    let lagging = lagging_double().await;
+    let template_daemon = accepting_double().await;
+    let failing = TestDoubleDaemon::start(|_, _| Reply::Error(-1, "internal".into())).await;
+    let daemons = Daemons::new(vec![
+        lagging.client(LONG_RPC),
+        template_daemon.client(LONG_RPC),
+        failing.client(LONG_RPC),
+    ]);
+    let outcome = timeout(WAIT, daemons.submit_block("00ff", 1))
+        .await
+        .expect("submission answered");
+    assert_eq!(
+        template_daemon.calls_of("submitblock"),
+        vec![json!(["00ff"])]
+    );
+    assert!(
+        matches!(outcome, Ok(SubmitOutcome::Accepted)),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_hung_daemon_does_not_hold_up_the_block_or_the_next_one() {
+    let hung = TestDoubleDaemon::start(|_, _| Reply::Hold).await;
+    let template_daemon = accepting_double().await;
+    let daemons = Daemons::new(vec![
+        hung.client(LONG_RPC),
+        template_daemon.client(LONG_RPC),
+    ]);
+    for block in ["01", "02"] {
+        let outcome = timeout(WAIT, daemons.submit_block(block, 1))
+            .await
+            .expect("the hung daemon did not hold the submission up");
+        assert!(
+            matches!(outcome, Ok(SubmitOutcome::Accepted)),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(
+        template_daemon.calls_of("submitblock"),
+        vec![json!(["01"]), json!(["02"])]
+    );
+    // The hung daemon got both as well, and still holds them.
+    assert_eq!(hung.calls_of("submitblock").len(), 2);
+    hung.release();
+}
+
+#[tokio::test]
+async fn a_refusal_is_the_template_daemons_and_nothing_reachable_is_an_error() {
+    let lagging = lagging_double().await;
+    let stale = TestDoubleDaemon::start(|_, _| Reply::Result(json!("inconclusive"))).await;
+    let daemons = Daemons::new(vec![lagging.client(LONG_RPC), stale.client(LONG_RPC)]);
+    let outcome = daemons.submit_block("03", 1).await.expect("both answered");
+    assert_eq!(outcome, SubmitOutcome::Refused("inconclusive".into()));
+    let gone = Daemons::new(vec![RpcClient::new(
+        "http://127.0.0.1:1",
+        crate::daemon::Auth::UserPass {
+            user: "u".into(),
+            password: "p".into(),
+        },
+        WAIT,
+    )]);
+    assert!(gone.submit_block("03", 0).await.is_err());
+}

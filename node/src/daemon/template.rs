@@ -69,6 +69,11 @@ pub struct BlockTemplate {
     /// Deployments the daemon says the block follows (`!` marks the ones a client must understand).
     #[serde(default)]
     pub rules: Vec<String>,
+    /// Which of the configured daemons (its position in failover order) served the template:
+    /// a block built on it goes to that daemon first, whose tip it builds on. Set by the
+    /// template source, not by the daemon.
+    #[serde(skip)]
+    pub daemon: usize,
 }
 
 impl BlockTemplate {

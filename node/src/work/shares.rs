@@ -1,16 +1,16 @@
-//! The share path: what the node does with each valid share a miner submits. A block goes to the
-//! coin daemon first, before anything else happens to it; a share that meets the sharechain
+//! The share path: what the node does with each valid share a miner submits. A block goes to
+//! every coin daemon at once, in a task of its own that the share path does not wait for; a share that meets the sharechain
 //! target goes into the sharechain (flushed to disk before it counts); the rest only counts for
 //! the miner's statistics, which the Stratum server keeps.
 
 use super::block;
 use super::chain::SharedChain;
 use super::coinbases::{JobWork, MinerWork};
-use crate::daemon::source::Daemons;
+use crate::daemon::source::{Daemons, SubmitOutcome};
 use crate::stratum::Submission;
 use bitcoin::consensus::deserialize;
 use bitcoin::{ScriptBuf, Transaction};
-use otedama_proto::hash::Txid;
+use otedama_proto::hash::{BlockHash, Txid};
 use otedama_proto::header::Header;
 use otedama_sharechain::AddOutcome;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -94,15 +94,18 @@ impl SharePath {
             return error!(worker = %sub.worker, "submitted coinbase has no input");
         };
         if sub.is_block() {
-            self.submit_block(sub, &work, &miner, &submitted, script_sig.clone())
-                .await;
+            self.submit_block(sub, &work, &miner, &submitted, script_sig.clone());
         }
         if sub.is_sharechain_share() {
             self.add_share(sub, &work, &miner, script_sig);
         }
     }
 
-    async fn submit_block(
+    /// Assembles the block and hands it to a task of its own that submits it to every daemon
+    /// and counts the outcome: the share path goes on at once, so the block's share enters the
+    /// sharechain without waiting for the daemons, and a slow daemon never holds up the
+    /// submissions (and the Stratum sessions) queued behind it.
+    fn submit_block(
         &self,
         sub: &Submission,
         work: &JobWork,
@@ -129,28 +132,17 @@ impl SharePath {
             }
         };
         let hash = sub.block_hash();
-        match self.daemons.submit_block(&hex::encode(bytes)).await {
-            Ok(None) => {
-                self.counters.blocks_found.fetch_add(1, Ordering::Relaxed);
-                info!(%hash, height = work.block.height, worker = %sub.worker, "BLOCK FOUND and accepted by the daemon");
-            }
-            Ok(Some(reason)) if is_stale_block(&reason) => {
-                self.counters.blocks_stale.fetch_add(1, Ordering::Relaxed);
-                warn!(%hash, height = work.block.height, %reason, "block valid but stale: another block at this height reached the daemon first");
-            }
-            Ok(Some(reason)) => {
-                self.counters
-                    .blocks_rejected
-                    .fetch_add(1, Ordering::Relaxed);
-                warn!(%hash, height = work.block.height, %reason, "block rejected by the daemon");
-            }
-            Err(e) => {
-                self.counters
-                    .blocks_rejected
-                    .fetch_add(1, Ordering::Relaxed);
-                error!(%hash, error = %e, "block could not be submitted to any daemon");
-            }
-        }
+        tokio::spawn(submit_and_count(
+            self.daemons.clone(),
+            Arc::clone(&self.counters),
+            hex::encode(bytes),
+            FoundBlock {
+                hash,
+                height: work.block.height,
+                worker: sub.worker.clone(),
+            },
+            work.block.daemon,
+        ));
     }
 
     fn add_share(
@@ -200,6 +192,47 @@ impl SharePath {
                 warn!(share = %id, missing = missing.len(), "share waits for shares this node does not have");
             }
             Err(e) => error!(share = %id, error = %e, "sharechain storage failed"),
+        }
+    }
+}
+
+/// A block on its way to the daemons, for the logs.
+#[derive(Clone, Debug)]
+struct FoundBlock {
+    hash: BlockHash,
+    height: u32,
+    worker: String,
+}
+
+/// Submits a block to every daemon (the template's first) and counts what became of it.
+async fn submit_and_count(
+    daemons: Daemons,
+    counters: Arc<ShareCounters>,
+    block_hex: String,
+    block: FoundBlock,
+    template_daemon: usize,
+) {
+    let FoundBlock {
+        hash,
+        height,
+        worker,
+    } = block;
+    match daemons.submit_block(&block_hex, template_daemon).await {
+        Ok(SubmitOutcome::Accepted | SubmitOutcome::Duplicate) => {
+            counters.blocks_found.fetch_add(1, Ordering::Relaxed);
+            info!(%hash, height, %worker, "BLOCK FOUND and accepted by the daemon");
+        }
+        Ok(SubmitOutcome::Refused(reason)) if is_stale_block(&reason) => {
+            counters.blocks_stale.fetch_add(1, Ordering::Relaxed);
+            warn!(%hash, height, %reason, "block valid but stale: another block at this height reached the daemon first");
+        }
+        Ok(SubmitOutcome::Refused(reason)) => {
+            counters.blocks_rejected.fetch_add(1, Ordering::Relaxed);
+            warn!(%hash, height, %reason, "block rejected by the daemon");
+        }
+        Err(e) => {
+            counters.blocks_rejected.fetch_add(1, Ordering::Relaxed);
+            error!(%hash, error = %e, "block could not be submitted to any daemon");
         }
     }
 }
