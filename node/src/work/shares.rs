@@ -13,15 +13,16 @@ use bitcoin::{ScriptBuf, Transaction};
 use otedama_proto::hash::{BlockHash, Txid};
 use otedama_proto::header::Header;
 use otedama_sharechain::AddOutcome;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
 use tracing::{error, info, warn};
 
 /// What the share path has done, for the API.
 #[derive(Debug, Default)]
 pub struct ShareCounters {
-    /// Blocks the daemon accepted.
+    /// Blocks a daemon accepted, each counted once (a `duplicate` answer does not count).
     pub blocks_found: AtomicU64,
     /// Blocks the daemon refused (or no daemon could be reached to take).
     pub blocks_rejected: AtomicU64,
@@ -31,6 +32,28 @@ pub struct ShareCounters {
     pub shares_accepted: AtomicU64,
     /// Shares the sharechain refused.
     pub shares_rejected: AtomicU64,
+    /// The hashes of the latest blocks counted as found, so that a block is counted once however
+    /// often it is submitted and accepted.
+    found_hashes: Mutex<VecDeque<BlockHash>>,
+}
+
+/// How many found block hashes are remembered; a resubmission comes within seconds.
+const FOUND_REMEMBERED: usize = 256;
+
+impl ShareCounters {
+    /// Counts `hash` as a block found unless it was counted already; true when it is new.
+    fn record_found(&self, hash: BlockHash) -> bool {
+        let mut found = self.found_hashes.lock().expect("no panic while held");
+        if found.contains(&hash) {
+            return false;
+        }
+        if found.len() == FOUND_REMEMBERED {
+            found.pop_front();
+        }
+        found.push_back(hash);
+        self.blocks_found.fetch_add(1, Ordering::Relaxed);
+        true
+    }
 }
 
 /// Whether a `submitblock` answer means "valid as far as checked, but not on the best chain":
@@ -218,9 +241,17 @@ async fn submit_and_count(
         worker,
     } = block;
     match daemons.submit_block(&block_hex, template_daemon).await {
-        Ok(SubmitOutcome::Accepted | SubmitOutcome::Duplicate) => {
-            counters.blocks_found.fetch_add(1, Ordering::Relaxed);
-            info!(%hash, height, %worker, "BLOCK FOUND and accepted by the daemon");
+        Ok(SubmitOutcome::Accepted) => {
+            if counters.record_found(hash) {
+                info!(%hash, height, %worker, "BLOCK FOUND and accepted by the daemon");
+            } else {
+                info!(%hash, height, "block accepted again; counted once");
+            }
+        }
+        // The daemons had it already: it was submitted (and counted) before, or reached them
+        // another way; either way it is not another block found.
+        Ok(SubmitOutcome::Duplicate) => {
+            info!(%hash, height, "the daemons already have this block; not counted again");
         }
         Ok(SubmitOutcome::Refused(reason)) if is_stale_block(&reason) => {
             counters.blocks_stale.fetch_add(1, Ordering::Relaxed);
@@ -254,5 +285,69 @@ mod stale_tests {
         ] {
             assert!(!is_stale_block(refused), "{refused}");
         }
+    }
+}
+
+#[cfg(test)]
+mod count_tests {
+    //! What the daemons' answers to a block count as (issue 11.3).
+
+    use super::*;
+    use crate::daemon::rpc_double::{Reply, TestDoubleDaemon};
+    use serde_json::{json, Value};
+    use std::time::Duration;
+
+    fn block(byte: u8) -> FoundBlock {
+        FoundBlock {
+            hash: BlockHash::from_byte_array([byte; 32]),
+            height: 7,
+            worker: "w".into(),
+        }
+    }
+
+    fn counts(c: &ShareCounters) -> [u64; 3] {
+        [
+            c.blocks_found.load(Ordering::Relaxed),
+            c.blocks_stale.load(Ordering::Relaxed),
+            c.blocks_rejected.load(Ordering::Relaxed),
+        ]
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_answer_is_not_another_block_found() {
+        let double = TestDoubleDaemon::start(|_, _| Reply::Result(json!("duplicate"))).await;
+        let daemons = Daemons::new(vec![double.client(Duration::from_secs(5))]);
+        let counters = Arc::new(ShareCounters::default());
+        submit_and_count(daemons, counters.clone(), "00".into(), block(1), 0).await;
+        assert_eq!(counts(&counters), [0, 0, 0]);
+    }
+
+    #[tokio::test]
+    async fn a_block_is_found_once_however_often_it_is_accepted() {
+        let double = TestDoubleDaemon::start(|_, _| Reply::Result(Value::Null)).await;
+        let daemons = Daemons::new(vec![double.client(Duration::from_secs(5))]);
+        let counters = Arc::new(ShareCounters::default());
+        for _ in 0..2 {
+            submit_and_count(daemons.clone(), counters.clone(), "00".into(), block(1), 0).await;
+        }
+        assert_eq!(counts(&counters), [1, 0, 0]);
+        submit_and_count(daemons, counters.clone(), "00".into(), block(2), 0).await;
+        assert_eq!(counts(&counters), [2, 0, 0]);
+    }
+
+    #[tokio::test]
+    async fn found_stale_and_rejected_are_counted_apart() {
+        let double = TestDoubleDaemon::start(|_, params| match params[0].as_str() {
+            Some("01") => Reply::Result(json!("inconclusive")),
+            Some("02") => Reply::Result(json!("high-hash")),
+            _ => Reply::Result(Value::Null),
+        })
+        .await;
+        let daemons = Daemons::new(vec![double.client(Duration::from_secs(5))]);
+        let counters = Arc::new(ShareCounters::default());
+        submit_and_count(daemons.clone(), counters.clone(), "01".into(), block(1), 0).await;
+        submit_and_count(daemons.clone(), counters.clone(), "02".into(), block(2), 0).await;
+        submit_and_count(daemons, counters.clone(), "03".into(), block(3), 0).await;
+        assert_eq!(counts(&counters), [1, 1, 1]);
     }
 }
