@@ -5,7 +5,7 @@
 //! [`run`] takes its listeners already bound, so tests bind port 0 and read the addresses back.
 
 use crate::api::{self, ApiSource, PayoutView, PeersView, StatusView};
-use crate::daemon::source::{self, Daemons, SourceConfig, TemplateFeed};
+use crate::daemon::source::{self, Daemons, ExpectedChain, SourceConfig, TemplateFeed};
 use crate::daemon::{Auth, RpcClient};
 use crate::p2p::{self, NetworkConfig, NetworkHandle};
 use crate::stratum::{
@@ -147,6 +147,7 @@ pub async fn run(
     let source_config = SourceConfig {
         rules: params.gbt_rules().iter().map(|r| (*r).to_owned()).collect(),
         zmq: config.daemon.zmq.iter().map(|z| z.address()).collect(),
+        chain: Some(ExpectedChain::of(params)),
         ..SourceConfig::default()
     };
     let feed = source::spawn(daemons.clone(), source_config, shutdown.clone());

@@ -15,12 +15,13 @@
 use super::rpc::{RpcClient, RpcError};
 use super::template::BlockTemplate;
 use super::zmq::{self, HashBlock, Subscription, ZmqState};
+use otedama_proto::chain::{ChainParams, Network};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 /// How the template source behaves.
 #[derive(Clone, Debug)]
@@ -38,6 +39,36 @@ pub struct SourceConfig {
     /// The daemons' ZMQ `hashblock` publishers, `HOST:PORT` each; all are subscribed to at once.
     /// Empty for long-poll and tip poll only.
     pub zmq: Vec<String>,
+    /// The chain every daemon must be on; checked before a daemon's first template and again
+    /// after every failover. `None` checks nothing.
+    pub chain: Option<ExpectedChain>,
+}
+
+/// The chain a daemon must be on: the name its `getblockchaininfo` gives and its genesis block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpectedChain {
+    /// `getblockchaininfo`'s `chain`: `main`, `test`, `signet` or `regtest`.
+    pub name: &'static str,
+    /// The genesis block hash, display-order hex (`getblockhash 0`).
+    pub genesis: &'static str,
+    /// The coin and network, for messages: `litecoin mainnet`.
+    pub label: String,
+}
+
+impl ExpectedChain {
+    /// The chain of `params`' coin and network.
+    pub fn of(params: &ChainParams) -> Self {
+        ExpectedChain {
+            name: match params.network {
+                Network::Mainnet => "main",
+                Network::Testnet => "test",
+                Network::Signet => "signet",
+                Network::Regtest => "regtest",
+            },
+            genesis: params.genesis_hash,
+            label: format!("{} {}", params.coin.name(), params.network.name()),
+        }
+    }
 }
 
 impl Default for SourceConfig {
@@ -49,6 +80,7 @@ impl Default for SourceConfig {
             long_poll_timeout: Duration::from_secs(90),
             max_backoff: Duration::from_secs(10),
             zmq: Vec::new(),
+            chain: None,
         }
     }
 }
@@ -71,6 +103,66 @@ pub struct DaemonStatus {
     /// `tcp://HOST:PORT connected; tcp://HOST:PORT error: …`. `None` when no ZMQ endpoint is
     /// configured. One string either way, so that API consumers need not care how many.
     pub zmq: Option<String>,
+    /// The daemons refused for being on another chain than the node's, each as `URL: why`.
+    pub refused: Vec<String>,
+}
+
+/// Why the template source could not use a daemon.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// A call failed.
+    #[error(transparent)]
+    Rpc(#[from] RpcError),
+    /// The daemon is on another chain than the node's.
+    #[error(
+        "daemon at {url} is on chain `{chain}` (genesis {genesis}), but the node is configured \
+         for {expected} (chain `{expected_name}`, genesis {expected_genesis}); its work is refused: \
+         point --daemon-url at a {expected} daemon"
+    )]
+    WrongChain {
+        /// The daemon URL.
+        url: String,
+        /// The chain its `getblockchaininfo` names.
+        chain: String,
+        /// Its genesis block hash.
+        genesis: String,
+        /// The node's coin and network.
+        expected: String,
+        /// The chain name the node expects.
+        expected_name: &'static str,
+        /// The genesis block hash the node expects.
+        expected_genesis: &'static str,
+    },
+}
+
+impl SourceError {
+    /// True when the daemon is up but not ready yet: worth waiting for rather than leaving.
+    fn is_warming_up(&self) -> bool {
+        matches!(self, SourceError::Rpc(e) if e.is_warming_up())
+    }
+}
+
+/// Checks that the daemon behind `client` is on `expected`'s chain: its `getblockchaininfo` chain
+/// name and its genesis block hash (the name alone does not tell two coins' regtests apart).
+async fn check_chain(client: &RpcClient, expected: &ExpectedChain) -> Result<(), SourceError> {
+    let info: Value = client.call("getblockchaininfo", json!([])).await?;
+    let chain = info
+        .get("chain")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let genesis: String = client.call("getblockhash", json!([0])).await?;
+    if chain == expected.name && genesis.eq_ignore_ascii_case(expected.genesis) {
+        return Ok(());
+    }
+    Err(SourceError::WrongChain {
+        url: client.url().to_owned(),
+        chain,
+        genesis,
+        expected: expected.label.clone(),
+        expected_name: expected.name,
+        expected_genesis: expected.genesis,
+    })
 }
 
 /// The handles the rest of the node reads the templates and the status through.
@@ -221,6 +313,7 @@ pub fn spawn(
             daemons,
             config,
             current: 0,
+            checked: None,
             backoff: Duration::ZERO,
             template_tx,
             status_tx,
@@ -329,6 +422,8 @@ struct Poller {
     config: SourceConfig,
     /// Index of the daemon in use.
     current: usize,
+    /// The daemon whose chain was checked since it was last chosen or failed; `None` before.
+    checked: Option<usize>,
     backoff: Duration,
     template_tx: watch::Sender<Option<Arc<BlockTemplate>>>,
     /// Shared with the tasks that copy the ZMQ states into the status.
@@ -377,15 +472,35 @@ impl Poller {
                 }
                 Ok(None) => true,
                 Err(e) => {
-                    self.failed(e).await;
+                    self.failed(e.into()).await;
                     true
                 }
             };
         }
     }
 
-    async fn fetch(&mut self) -> Result<(), RpcError> {
-        let client = self.daemons.client(self.current);
+    async fn fetch(&mut self) -> Result<(), SourceError> {
+        let client = self.daemons.client(self.current).clone();
+        if let Some(expected) = self.config.chain.as_ref() {
+            if self.checked != Some(self.current) {
+                let url = client.url().to_owned();
+                let checked = check_chain(&client, expected).await;
+                if let Err(SourceError::WrongChain { .. }) = &checked {
+                    let why = format!("{url}: {}", checked.as_ref().expect_err("an error"));
+                    self.status_tx.send_modify(|s| {
+                        s.refused.retain(|r| !r.starts_with(&format!("{url}: ")));
+                        s.refused.push(why);
+                    });
+                }
+                checked?;
+                self.status_tx.send_if_modified(|s| {
+                    let before = s.refused.len();
+                    s.refused.retain(|r| !r.starts_with(&format!("{url}: ")));
+                    s.refused.len() != before
+                });
+                self.checked = Some(self.current);
+            }
+        }
         let t: BlockTemplate = client
             .call("getblocktemplate", json!([{"rules": self.config.rules}]))
             .await?;
@@ -424,10 +539,15 @@ impl Poller {
         self.template_tx.send_replace(Some(Arc::new(t)));
     }
 
-    async fn failed(&mut self, e: RpcError) {
+    async fn failed(&mut self, e: SourceError) {
         let url = self.daemons.client(self.current).url().to_owned();
+        // Check the chain again before this daemon's next template: it may have been restarted
+        // on another network, and the next daemon has not been checked since it was last used.
+        self.checked = None;
         if e.is_warming_up() {
             info!(url = %url, reason = %e, "daemon is not ready yet; waiting");
+        } else if matches!(e, SourceError::WrongChain { .. }) {
+            error!(url = %url, error = %e, "daemon on the wrong chain");
         } else {
             warn!(url = %url, error = %e, "daemon call failed; miners keep the last work");
         }
@@ -444,8 +564,10 @@ impl Poller {
                 "failing over to the next daemon"
             );
         }
-        self.backoff =
-            (self.backoff * 2).clamp(Duration::from_millis(250), self.config.max_backoff);
+        // `max` then `min`, not `clamp`: a `max_backoff` under the 250 ms floor must not panic.
+        self.backoff = (self.backoff * 2)
+            .max(Duration::from_millis(250))
+            .min(self.config.max_backoff);
         tokio::time::sleep(self.backoff).await;
     }
 }

@@ -240,3 +240,143 @@ async fn a_refusal_is_the_template_daemons_and_nothing_reachable_is_an_error() {
     )]);
     assert!(gone.submit_block("03", 0).await.is_err());
 }
+
+// ---- Daemons on the wrong network (issue 11.6) ----
+
+use otedama_proto::chain::{Coin, Network};
+
+/// The hash of the block a double's template at `height` builds on.
+fn prev_hash(height: u32) -> String {
+    format!("{height:064x}")
+}
+
+/// A `getblocktemplate` answer for `height`, shaped like litecoind's.
+fn template_json(height: u32, curtime: u32) -> Value {
+    json!({
+        "version": 536870912, "rules": ["csv", "!segwit"],
+        "previousblockhash": prev_hash(height),
+        "transactions": [], "coinbasevalue": 5000000000u64,
+        "longpollid": format!("{}{height}", prev_hash(height)),
+        "target": "7fffff0000000000000000000000000000000000000000000000000000000000",
+        "mintime": curtime - 600, "curtime": curtime, "bits": "207fffff", "height": height,
+    })
+}
+
+/// The node's clock, as the doubles' `curtime`.
+fn now_secs() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as u32
+}
+
+/// A test double of a daemon on `chain` (with that chain's `genesis`) whose templates build
+/// block `height`. Long-polls are held (the tip never changes), so the source sits still.
+async fn chain_double(chain: &'static str, genesis: &'static str, height: u32) -> TestDoubleDaemon {
+    let curtime = now_secs();
+    TestDoubleDaemon::start(move |method, params| match method {
+        "getblockchaininfo" => Reply::Result(json!({"chain": chain, "blocks": height - 1})),
+        "getblockhash" => Reply::Result(json!(genesis)),
+        "getblocktemplate" if params[0].get("longpollid").is_some() => Reply::Hold,
+        "getblocktemplate" => Reply::Result(template_json(height, curtime)),
+        "getbestblockhash" => Reply::Result(json!(prev_hash(height))),
+        _ => Reply::Result(Value::Null),
+    })
+    .await
+}
+
+fn quick_config(chain: Option<ExpectedChain>) -> SourceConfig {
+    SourceConfig {
+        tip_poll: Duration::from_millis(100),
+        max_backoff: Duration::from_millis(200),
+        chain,
+        ..SourceConfig::default()
+    }
+}
+
+fn litecoin(network: Network) -> ExpectedChain {
+    ExpectedChain::of(
+        Coin::Litecoin
+            .params(network)
+            .expect("litecoin has this network"),
+    )
+}
+
+#[tokio::test]
+async fn a_daemon_on_another_network_is_refused_and_failed_over() {
+    let testnet = Coin::Litecoin.params(Network::Testnet).expect("testnet");
+    let regtest = Coin::Litecoin.params(Network::Regtest).expect("regtest");
+    // Daemon 0 is a testnet daemon; daemon 1 a regtest one, like the node.
+    let wrong = chain_double("test", testnet.genesis_hash, 900).await;
+    let right = chain_double("regtest", regtest.genesis_hash, 5).await;
+    // A regtest-named chain with another genesis (another coin's regtest) is refused as well.
+    let other_coin = chain_double(
+        "regtest",
+        Coin::Bitcoin
+            .params(Network::Regtest)
+            .expect("btc")
+            .genesis_hash,
+        700,
+    )
+    .await;
+    let daemons = Daemons::new(vec![
+        wrong.client(WAIT),
+        other_coin.client(WAIT),
+        right.client(WAIT),
+    ]);
+    let (_stop, shutdown) = watch::channel(false);
+    let mut feed = spawn(
+        daemons,
+        quick_config(Some(litecoin(Network::Regtest))),
+        shutdown,
+    );
+    let first = timeout(WAIT, feed.template.wait_for(Option::is_some))
+        .await
+        .expect("a template in time")
+        .expect("source running")
+        .clone()
+        .expect("some");
+    assert_eq!(
+        (first.height, first.daemon),
+        (5, 2),
+        "the first template came from the regtest daemon"
+    );
+    let status = feed.status.borrow().clone();
+    assert!(status.healthy, "{status:?}");
+    assert_eq!(status.refused.len(), 2, "{status:?}");
+    assert!(
+        status.refused[0].contains(&wrong.url()) && status.refused[0].contains("litecoin regtest"),
+        "{status:?}"
+    );
+    assert!(
+        status.refused[1].contains(&other_coin.url()) && status.refused[1].contains("genesis"),
+        "{status:?}"
+    );
+    // No template was asked of the refused daemons.
+    assert!(wrong.calls_of("getblocktemplate").is_empty());
+    assert!(other_coin.calls_of("getblocktemplate").is_empty());
+}
+
+#[tokio::test]
+async fn a_lone_daemon_on_another_network_hands_out_no_work() {
+    let mainnet = Coin::Litecoin.params(Network::Mainnet).expect("mainnet");
+    let wrong = chain_double("main", mainnet.genesis_hash, 2_000_000).await;
+    let (_stop, shutdown) = watch::channel(false);
+    let mut feed = spawn(
+        Daemons::new(vec![wrong.client(WAIT)]),
+        quick_config(Some(litecoin(Network::Testnet))),
+        shutdown,
+    );
+    let status = timeout(WAIT, feed.status.wait_for(|s| s.error.is_some()))
+        .await
+        .expect("an error in time")
+        .expect("source running")
+        .clone();
+    let error = status.error.expect("some");
+    assert!(
+        error.contains("litecoin testnet") && error.contains("main"),
+        "{error}"
+    );
+    assert!(feed.template.borrow().is_none());
+    assert!(wrong.calls_of("getblocktemplate").is_empty());
+}
