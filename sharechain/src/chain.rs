@@ -89,6 +89,18 @@ pub struct Accepted {
     pub orphans_rejected: Vec<(ShareId, RejectReason)>,
     /// How the best chain changed, if it did.
     pub event: Option<ChainEvent>,
+    /// The shares among `id` and `connected` accepted without every check (§11.4): a root, a
+    /// share whose held ancestry is too short for the difficulty rule, the median time or the
+    /// uncles ([`ShareChain::has_context`]), or whose window is incomplete. They are stored but
+    /// must never be relayed: a node with the whole history may reject them.
+    pub unchecked: Vec<ShareId>,
+}
+
+impl Accepted {
+    /// Whether every check ran on the share itself (it may be relayed).
+    pub fn fully_checked(&self) -> bool {
+        !self.unchecked.contains(&self.id)
+    }
 }
 
 /// What became of a share given to [`ShareChain::add`].
@@ -327,10 +339,11 @@ impl<S: ShareStore> ShareChain<S> {
         }
         let old_tip = self.tip;
         let id = pre.id;
-        if let Err(reason) = self.validate_and_connect(share, pre)? {
-            return Ok(AddOutcome::Rejected(reason));
-        }
-        self.finish_add(id, old_tip)
+        let checked = match self.validate_and_connect(share, pre)? {
+            Ok(checked) => checked,
+            Err(reason) => return Ok(AddOutcome::Rejected(reason)),
+        };
+        self.finish_add(id, old_tip, checked)
     }
 
     /// Adds `share` as a root: its parent is not held and will not be fetched (the oldest share
@@ -347,7 +360,7 @@ impl<S: ShareStore> ShareChain<S> {
         let old_tip = self.tip;
         let id = pre.id;
         self.connect(&share, &pre, true)?;
-        self.finish_add(id, old_tip)
+        self.finish_add(id, old_tip, false)
     }
 
     /// Forgets (in memory and in the store) every share more than `keep_heights` below the tip.

@@ -33,6 +33,29 @@ impl<S: ShareStore> ShareChain<S> {
         out
     }
 
+    /// Whether the held ancestry of `parent` is deep enough for every check that reads it: the
+    /// difficulty rule (parent and grandparent), the median time (`median_span` ancestors) and
+    /// the uncles (`max_uncle_depth` below the parent and one more). `None` (a genesis share)
+    /// needs none. After a sync from a root (§11.4) the first shares lack it: a share checked
+    /// without it may be stored but not relayed, and a rejection without it proves nothing
+    /// about the peer that sent the share.
+    pub fn has_context(&self, parent: Option<&ShareId>) -> bool {
+        let Some(parent) = parent else {
+            return true;
+        };
+        let p = self.consensus.params();
+        let needed = (p.median_span as usize).max(p.max_uncle_depth as usize + 2);
+        let mut held = 0;
+        for e in self.index.ancestry(parent).take(needed) {
+            held += 1;
+            if e.parent.is_none() {
+                // Genesis: the whole history is held.
+                return true;
+            }
+        }
+        held >= needed
+    }
+
     /// Whether `id` is on the best chain.
     pub fn is_on_best_chain(&self, id: &ShareId) -> bool {
         match (self.tip, self.index.get(id)) {

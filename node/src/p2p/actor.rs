@@ -3,6 +3,7 @@
 
 use super::behaviour::{Behaviour, BehaviourEvent, SyncCall};
 use super::identity::{split_peer_addr, PeerBook};
+use super::judge;
 use super::peers::{Fault, PeerTable, BAN_GOSSIP_SCORE, IDS_COST};
 use super::sync::{SyncQueue, PER_PEER, QUEUE_AHEAD, SLACK};
 use super::wire::{self, ChainStatus, SyncRequest, SyncResponse};
@@ -447,6 +448,7 @@ impl Actor {
             ChainDone::Batch {
                 peer,
                 accepted,
+                unchecked,
                 not_sent,
                 skipped,
                 waiting,
@@ -455,7 +457,7 @@ impl Actor {
             } => {
                 self.sync.in_worker = self.sync.in_worker.saturating_sub(1);
                 self.sync.fetched += accepted.len() as u64;
-                self.release_pending(&accepted);
+                self.release_pending(&accepted, &unchecked);
                 self.sync.done(&accepted);
                 self.sync.done(&waiting);
                 self.sync.done(&skipped);
@@ -477,13 +479,15 @@ impl Actor {
         match verdict {
             Verdict::Accepted {
                 id,
+                fully_checked,
                 connected,
+                unchecked,
                 orphans_rejected,
             } => {
                 self.gossip_accepted += 1;
-                debug!(share = %id, from = %source, "gossiped share accepted");
-                self.validate(&message_id, &source, MessageAcceptance::Accept);
-                self.release_pending(&connected);
+                debug!(share = %id, from = %source, fully_checked, "gossiped share accepted");
+                self.validate(&message_id, &source, judge::accepted(fully_checked));
+                self.release_pending(&connected, &unchecked);
                 for id in orphans_rejected {
                     if let Some(p) = self.pending.remove(&id) {
                         self.validate(&p.message_id, &p.source, MessageAcceptance::Reject);
@@ -504,18 +508,19 @@ impl Actor {
                 );
                 self.request_ids(source);
             }
-            Verdict::Rejected { fault, reason } => {
-                if fault {
+            Verdict::Rejected { blame, reason } => {
+                let (acceptance, fault) = judge::rejected(blame);
+                self.validate(&message_id, &source, acceptance);
+                if let Some(fault) = fault {
                     self.gossip_invalid += 1;
                     warn!(from = %source, %reason, "invalid share gossiped");
-                    self.validate(&message_id, &source, MessageAcceptance::Reject);
                     self.punish(
                         source,
-                        Fault::Invalid,
+                        fault,
                         &format!("gossiped an invalid share: {reason}"),
                     );
                 } else {
-                    self.validate(&message_id, &source, MessageAcceptance::Ignore);
+                    debug!(from = %source, %reason, "gossiped share not taken");
                 }
             }
         }
@@ -533,11 +538,13 @@ impl Actor {
         self.schedule_bodies();
     }
 
-    /// Forwards gossiped shares that were waiting and are now accepted.
-    fn release_pending(&mut self, accepted: &[ShareId]) {
+    /// Forwards gossiped shares that were waiting and are now accepted, unless a check was
+    /// skipped for them (`unchecked`): those are dropped from gossip unforwarded.
+    fn release_pending(&mut self, accepted: &[ShareId], unchecked: &[ShareId]) {
         for id in accepted {
             if let Some(p) = self.pending.remove(id) {
-                self.validate(&p.message_id, &p.source, MessageAcceptance::Accept);
+                let acceptance = judge::accepted(!unchecked.contains(id));
+                self.validate(&p.message_id, &p.source, acceptance);
             }
         }
     }

@@ -10,6 +10,7 @@
 mod actor;
 pub mod behaviour;
 pub mod identity;
+mod judge;
 mod peers;
 mod sync;
 pub mod wire;

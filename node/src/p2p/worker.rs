@@ -2,6 +2,7 @@
 //! validation (one scrypt hash per share) never stalls the swarm's event loop. It flushes once per
 //! job (group commit) before it reports, so a share is durable before it is forwarded.
 
+use super::judge::{self, Blame};
 use crate::work::chain::SharedChain;
 use libp2p::gossipsub::MessageId;
 use libp2p::PeerId;
@@ -49,9 +50,13 @@ pub enum Verdict {
     Accepted {
         /// The share.
         id: ShareId,
+        /// Whether every check ran on it: only then is it forwarded.
+        fully_checked: bool,
         /// Orphans it let in.
         connected: Vec<ShareId>,
-        /// Orphans found invalid (a fault of their sender) once it arrived.
+        /// Those of `connected` accepted without every check: stored, never forwarded.
+        unchecked: Vec<ShareId>,
+        /// Orphans that proved their sender wrong once it arrived ([`judge::blame`]).
         orphans_rejected: Vec<ShareId>,
     },
     /// Valid so far; waits for these shares.
@@ -61,10 +66,10 @@ pub enum Verdict {
         /// What it waits for.
         missing: Vec<ShareId>,
     },
-    /// Refused; `fault` when the share proves its sender wrong.
+    /// Refused; `blame` says whether the share proves its sender wrong.
     Rejected {
-        /// Whether the sender is at fault.
-        fault: bool,
+        /// Whether the sender is at fault ([`judge::blame`]).
+        blame: Blame,
         /// Why.
         reason: String,
     },
@@ -88,10 +93,12 @@ pub enum ChainDone {
         peer: PeerId,
         /// Shares accepted (with the orphans they connected).
         accepted: Vec<ShareId>,
+        /// Those of `accepted` accepted without every check: never forwarded.
+        unchecked: Vec<ShareId>,
         /// Asked-for ids not taken from this answer (not sent, or after a fault): fetch again.
         not_sent: Vec<ShareId>,
-        /// Ids sent but not taken for a reason that is no fault (already held, too far in the
-        /// future): sync is done with them.
+        /// Ids sent but not taken for a reason that proves nothing against the peer (already
+        /// held, too far in the future, history this node lacks): sync is done with them.
         skipped: Vec<ShareId>,
         /// Shares still waiting for a missing share.
         waiting: Vec<ShareId>,
@@ -152,7 +159,7 @@ pub fn spawn(
 fn gossip(chain: &SharedChain, tip_changed: &Notify, bytes: &[u8]) -> Result<Verdict, ChainError> {
     if bytes.len() > MAX_SHARE_BYTES {
         return Ok(Verdict::Rejected {
-            fault: true,
+            blame: Blame::Proof,
             reason: format!("{} bytes is over the share limit", bytes.len()),
         });
     }
@@ -160,14 +167,23 @@ fn gossip(chain: &SharedChain, tip_changed: &Notify, bytes: &[u8]) -> Result<Ver
         Ok(share) => share,
         Err(e) => {
             return Ok(Verdict::Rejected {
-                fault: true,
+                blame: Blame::Proof,
                 reason: format!("undecodable share: {e}"),
             })
         }
     };
     let id = share.id();
+    let parent = (!share.is_genesis()).then_some(share.data.prev_share);
     let mut guard = chain.lock();
     let outcome = guard.add(share, now())?;
+    // Whether a contextual rejection is proof: the history it was checked against is held.
+    let context = match &outcome {
+        AddOutcome::Rejected(_) => guard.has_context(parent.as_ref()),
+        // Orphans let in by this share sit on it or beside it (as uncles' nephews): when it
+        // and every share it connected were fully checked, their history is held too.
+        AddOutcome::Accepted(a) => a.unchecked.is_empty() && guard.has_context(Some(&id)),
+        AddOutcome::WaitingForParent(_) => false,
+    };
     if matches!(outcome, AddOutcome::Accepted(_)) {
         guard.flush()?;
     }
@@ -177,20 +193,23 @@ fn gossip(chain: &SharedChain, tip_changed: &Notify, bytes: &[u8]) -> Result<Ver
             if accepted.event.is_some() {
                 tip_changed.notify_one();
             }
+            let fully_checked = accepted.fully_checked();
             Verdict::Accepted {
                 id,
+                fully_checked,
                 connected: accepted.connected,
+                unchecked: accepted.unchecked,
                 orphans_rejected: accepted
                     .orphans_rejected
                     .into_iter()
-                    .filter(|(_, reason)| reason.is_fault())
+                    .filter(|(_, reason)| judge::blame(reason, context) == Blame::Proof)
                     .map(|(id, _)| id)
                     .collect(),
             }
         }
         AddOutcome::WaitingForParent(missing) => Verdict::Waiting { id, missing },
         AddOutcome::Rejected(reason) => Verdict::Rejected {
-            fault: reason.is_fault(),
+            blame: judge::blame(&reason, context),
             reason: format!("{reason:?}"),
         },
     })
@@ -207,6 +226,7 @@ fn batch(
     let asked_set: HashSet<ShareId> = asked.iter().copied().collect();
     let mut sent = HashSet::new();
     let mut accepted = Vec::new();
+    let mut unchecked = Vec::new();
     let mut waiting = Vec::new();
     let mut missing = Vec::new();
     let mut skipped = Vec::new();
@@ -223,6 +243,7 @@ fn batch(
             }
         };
         let id = share.id();
+        let parent = (!share.is_genesis()).then_some(share.data.prev_share);
         if !asked_set.contains(&id) || !sent.insert(id) {
             fault = Some(format!(
                 "sync answer holds share {id}, which was not asked for"
@@ -235,8 +256,14 @@ fn batch(
         } else {
             guard.add(share, now)?
         };
+        let blame = match &outcome {
+            AddOutcome::Rejected(reason) => {
+                judge::blame(reason, guard.has_context(parent.as_ref()))
+            }
+            _ => Blame::None,
+        };
         drop(guard);
-        if !matches!(&outcome, AddOutcome::Rejected(r) if r.is_fault()) {
+        if blame == Blame::None {
             taken.insert(id);
         }
         match outcome {
@@ -244,12 +271,13 @@ fn batch(
                 moved |= a.event.is_some();
                 accepted.push(id);
                 accepted.extend(a.connected);
+                unchecked.extend(a.unchecked);
             }
             AddOutcome::WaitingForParent(m) => {
                 waiting.push(id);
                 missing.extend(m);
             }
-            AddOutcome::Rejected(reason) if reason.is_fault() => {
+            AddOutcome::Rejected(reason) if blame == Blame::Proof => {
                 fault = Some(format!("invalid share {id} in a sync answer: {reason:?}"));
                 break;
             }
@@ -271,6 +299,7 @@ fn batch(
     Ok(ChainDone::Batch {
         peer,
         accepted,
+        unchecked,
         not_sent,
         skipped,
         waiting,

@@ -27,14 +27,20 @@ impl<S: ShareStore> ShareChain<S> {
         validate::precheck(&self.consensus, share, id, now)
     }
 
-    /// Connects orphans that waited for `id`, prunes, and reports.
+    /// Connects orphans that waited for `id`, prunes, and reports. `checked`: whether every
+    /// check ran on `id`.
     pub(super) fn finish_add(
         &mut self,
         id: ShareId,
         old_tip: Option<ShareId>,
+        checked: bool,
     ) -> Result<AddOutcome, ChainError> {
         let mut connected = Vec::new();
         let mut orphans_rejected = Vec::new();
+        let mut unchecked = Vec::new();
+        if !checked {
+            unchecked.push(id);
+        }
         let mut queue = VecDeque::from([id]);
         while let Some(done) = queue.pop_front() {
             for (oid, (oshare, opre)) in self.orphans.take_waiting_for(&done) {
@@ -44,7 +50,10 @@ impl<S: ShareStore> ShareChain<S> {
                     continue;
                 }
                 match self.validate_and_connect(oshare, opre)? {
-                    Ok(()) => {
+                    Ok(checked) => {
+                        if !checked {
+                            unchecked.push(oid);
+                        }
                         connected.push(oid);
                         queue.push_back(oid);
                     }
@@ -62,6 +71,7 @@ impl<S: ShareStore> ShareChain<S> {
             connected,
             orphans_rejected,
             event,
+            unchecked,
         }))
     }
 
@@ -81,21 +91,27 @@ impl<S: ShareStore> ShareChain<S> {
         missing
     }
 
-    /// Checks 14–18, then stores and indexes the share.
+    /// Checks 14–18, then stores and indexes the share; `Ok(Ok(checked))` says whether every
+    /// check had the context it needs (held ancestry, a complete window).
     pub(super) fn validate_and_connect(
         &mut self,
         share: Share,
         pre: Prechecked,
-    ) -> Result<Result<(), RejectReason>, ChainError> {
+    ) -> Result<Result<bool, RejectReason>, ChainError> {
         let (value, finder) = (share.coinbase.value, &share.data.payout_script);
+        let mut window_complete = true;
         let verdict = validate::contextual(&self.consensus, &self.index, &share, |parent, cap| {
-            self.payouts_with(parent, cap, value, finder)
+            let (payouts, complete) = self.payouts_with(parent, cap, value, finder);
+            window_complete = complete;
+            (payouts, complete)
         });
         if let Err(reason) = verdict {
             return Ok(Err(reason));
         }
+        let parent = (!share.is_genesis()).then_some(share.data.prev_share);
+        let checked = window_complete && self.has_context(parent.as_ref());
         self.connect(&share, &pre, false)?;
-        Ok(Ok(()))
+        Ok(Ok(checked))
     }
 
     /// What the index keeps of `share`. `stored_work` is used when the parent is not held.
