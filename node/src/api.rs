@@ -72,6 +72,9 @@ pub struct StatusView {
     pub window_limit: u32,
     /// Whether the coin daemon is answering, and what is wrong when it is not.
     pub daemon: crate::daemon::source::DaemonStatus,
+    /// What the miners' work is: normal, waiting for the first sync, new blocks only while the
+    /// sharechain catches up, or stale because the new block's template could not be used.
+    pub work: crate::work::jobs::WorkStatus,
 }
 
 /// One output a block found now would pay, in coinbase order.

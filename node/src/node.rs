@@ -12,7 +12,7 @@ use crate::stratum::{
     JobBroadcast, Server, ServerStats, StatsRegistry, StratumConfig, Timestamp, WorkerSnapshot,
 };
 use crate::work::chain::SharedChain;
-use crate::work::jobs::JobBuilder;
+use crate::work::jobs::{JobBuilder, WorkStatus};
 use crate::work::shares::{ShareCounters, SharePath};
 use anyhow::{Context, Result};
 use otedama_config::{DaemonAuth, NodeConfig};
@@ -181,6 +181,7 @@ pub async fn run(
     let server_task = tokio::spawn(server.run(listeners.stratum, async move {
         let _ = stop.wait_for(|s| *s).await;
     }));
+    let (work_status, work) = watch::channel(WorkStatus::default());
     let builder = JobBuilder {
         chain: chain.clone(),
         broadcast: broadcast.clone(),
@@ -188,6 +189,7 @@ pub async fn run(
         tip_changed: tip_changed.clone(),
         refresh: Duration::from_secs(30),
         synced: p2p_handle.synced(),
+        status: work_status,
     };
     let builder_task = tokio::spawn(builder.run(shutdown.clone()));
     let share_path = SharePath {
@@ -207,6 +209,7 @@ pub async fn run(
         workers,
         counters,
         p2p: p2p_handle,
+        work,
     });
     let api_task = tokio::spawn(api::serve(listeners.api, api_source, shutdown.clone()));
 
@@ -237,6 +240,8 @@ struct NodeApi {
     workers: Arc<StatsRegistry>,
     counters: Arc<ShareCounters>,
     p2p: NetworkHandle,
+    /// What the job builder says the miners' work is.
+    work: watch::Receiver<WorkStatus>,
 }
 
 impl NodeApi {
@@ -311,6 +316,7 @@ impl ApiSource for NodeApi {
             peers: net.peers.len(),
             p2p_listen: net.listen,
             daemon,
+            work: self.work.borrow().clone(),
         }
     }
 

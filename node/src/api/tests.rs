@@ -5,6 +5,7 @@ use super::*;
 use crate::daemon::source::DaemonStatus;
 use crate::p2p::{BanView, PeerView, SyncView};
 use crate::stratum::WorkerSnapshot;
+use crate::work::jobs::{WorkState, WorkStatus};
 use futures::{SinkExt, StreamExt};
 use std::sync::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -84,6 +85,12 @@ impl Fake {
                 healthy: true,
                 url: "http://127.0.0.1:19443".into(),
                 ..DaemonStatus::default()
+            },
+            work: WorkStatus {
+                state: WorkState::Mining,
+                height: Some(7),
+                dropped_transactions: 0,
+                detail: None,
             },
         };
         let peer = |n: u8| PeerView {
@@ -208,6 +215,7 @@ async fn serves_status_payouts_and_a_clear_404() {
     assert_eq!(v["coin"], "litecoin");
     assert_eq!(v["height"], 7);
     assert_eq!(v["synced"], true);
+    assert_eq!(v["work"]["state"], "mining");
     assert_eq!(v["pool_hashrate"], 1234.5);
     assert_eq!(v["local_hashrate"], 250.0);
     assert_eq!(v["window_limit"], 2160);

@@ -11,10 +11,11 @@ use bitcoin::ScriptBuf;
 use otedama_proto::hash::{BlockHash, WitnessCommitment};
 use otedama_proto::merkle::commitment_in_script;
 use otedama_proto::target::CompactTarget;
+use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 /// A template the node cannot build jobs from.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,41 @@ pub enum JobBuildError {
     Sharechain(String),
 }
 
+/// What the miners' work is, for `/api/v1/status` (`work`) and the logs.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct WorkStatus {
+    /// Which case applies.
+    pub state: WorkState,
+    /// Height of the block the last job published builds (`null` before the first job).
+    pub height: Option<u32>,
+    /// Template transactions the last job left out to make room for Otedama's coinbase.
+    pub dropped_transactions: usize,
+    /// Why the work is not normal (the error of a template that could not be used, or what
+    /// the node waits for); `null` when it is.
+    pub detail: Option<String>,
+}
+
+/// The cases of [`WorkStatus`].
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkState {
+    /// No template from the daemon yet.
+    #[default]
+    NoTemplate,
+    /// The node has never been synced with the network: no work at all, so that miners never
+    /// work on a short or stray chain (docs/consensus.md §11.4).
+    WaitingForSync,
+    /// Jobs on every new block, sharechain tip and refresh.
+    Mining,
+    /// The node was synced before and is catching up now (a reconnect, a short partition): a new
+    /// coin block still gets a clean job, on the last sharechain tip held; other changes wait
+    /// until the node is synced again.
+    NewBlocksOnly,
+    /// The daemon's template on the coin's new tip could not be used (`detail` says why): the
+    /// miners' last job is on the previous block, so what they find is stale.
+    Stale,
+}
+
 /// Builds and publishes jobs until shutdown.
 #[derive(Debug)]
 pub struct JobBuilder {
@@ -45,32 +81,25 @@ pub struct JobBuilder {
     pub tip_changed: Arc<Notify>,
     /// How often a job is re-sent with a fresh time when nothing else changes.
     pub refresh: Duration,
-    /// Whether the sharechain is synced with the network: no work is handed out before, so that
-    /// miners never work on a stray chain.
+    /// Whether the sharechain is synced with the network. Before the node was synced for the
+    /// first time no work is handed out, so that miners never work on a stray chain; once it
+    /// was, being behind again withholds everything but new blocks (see [`WorkState`]).
     pub synced: watch::Receiver<bool>,
+    /// Where the builder says what the miners' work is.
+    pub status: watch::Sender<WorkStatus>,
 }
 
 impl JobBuilder {
     /// Runs until `shutdown` becomes `true`.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let mut last_prev: Option<String> = None;
-        let mut waiting_logged = false;
+        let mut ever_synced = false;
         loop {
             let template = self.feed.template.borrow_and_update().clone();
             let synced = *self.synced.borrow_and_update();
-            if !synced && !waiting_logged {
-                info!("no work for miners until the sharechain is synced with the network");
-                waiting_logged = true;
-            }
-            if synced {
-                waiting_logged = false;
-            }
-            if let Some(template) = template.filter(|_| synced) {
-                let clean = last_prev.as_deref() != Some(template.previous_block_hash.as_str());
-                match self.publish(&template, clean) {
-                    Ok(()) => last_prev = Some(template.previous_block_hash.clone()),
-                    Err(e) => warn!(error = %e, "no new job; miners keep the last one"),
-                }
+            ever_synced |= synced;
+            if let Some(template) = template {
+                self.step(&template, synced, ever_synced, &mut last_prev);
             }
             tokio::select! {
                 r = self.feed.template.changed() => if r.is_err() { return },
@@ -82,7 +111,90 @@ impl JobBuilder {
         }
     }
 
-    fn publish(&self, template: &Arc<BlockTemplate>, clean: bool) -> Result<(), JobBuildError> {
+    /// Publishes a job on `template` if the sync state allows it, and says what the work is.
+    ///
+    /// A new coin block always gets a clean job once the node has been synced, even while it
+    /// is catching up again: the p2p layer reports "behind" after any reconnect or short
+    /// partition, and withholding the job would leave every miner hashing on the previous
+    /// block, each block found stale. The job builds on the sharechain tip held, which was
+    /// fully checked; at worst the share is orphaned, never the block lost.
+    fn step(
+        &self,
+        template: &Arc<BlockTemplate>,
+        synced: bool,
+        ever_synced: bool,
+        last_prev: &mut Option<String>,
+    ) {
+        let before = self.status.borrow().clone();
+        let new_block = last_prev.as_deref() != Some(template.previous_block_hash.as_str());
+        if !ever_synced {
+            if before.state != WorkState::WaitingForSync {
+                info!("no work for miners until the sharechain is synced with the network");
+            }
+            self.status.send_replace(WorkStatus {
+                state: WorkState::WaitingForSync,
+                height: None,
+                dropped_transactions: 0,
+                detail: Some("the sharechain has never been synced with the network".into()),
+            });
+            return;
+        }
+        if !synced && !new_block {
+            if before.state != WorkState::NewBlocksOnly {
+                info!(
+                    "sharechain behind the network: miners keep their job until it is synced \
+                     again, new blocks still get clean jobs"
+                );
+            }
+            self.status.send_modify(|s| {
+                s.state = WorkState::NewBlocksOnly;
+                s.detail = Some("the sharechain is catching up with the network".into());
+            });
+            return;
+        }
+        match self.publish(template, new_block) {
+            Ok(dropped) => {
+                *last_prev = Some(template.previous_block_hash.clone());
+                let (state, detail) = if synced {
+                    (WorkState::Mining, None)
+                } else {
+                    warn!(
+                        height = template.height,
+                        "sharechain behind the network: clean job on the new block sent on the \
+                         last sharechain tip held"
+                    );
+                    (
+                        WorkState::NewBlocksOnly,
+                        Some("the sharechain is catching up with the network".into()),
+                    )
+                };
+                self.status.send_replace(WorkStatus {
+                    state,
+                    height: Some(template.height),
+                    dropped_transactions: dropped,
+                    detail,
+                });
+            }
+            Err(e) if new_block => {
+                error!(
+                    height = template.height,
+                    error = %e,
+                    "no job on the new block: miners keep hashing on the previous one"
+                );
+                self.status.send_modify(|s| {
+                    s.state = WorkState::Stale;
+                    s.detail = Some(e.to_string());
+                });
+            }
+            Err(e) => {
+                warn!(error = %e, "no new job; miners keep the last one, on the same block");
+                self.status.send_modify(|s| s.detail = Some(e.to_string()));
+            }
+        }
+    }
+
+    /// Publishes a job on `template`; returns how many of its transactions were left out.
+    fn publish(&self, template: &Arc<BlockTemplate>, clean: bool) -> Result<usize, JobBuildError> {
         let bad = |field, detail: String| JobBuildError::BadTemplate { field, detail };
         let bits = template
             .bits_u32()
@@ -112,12 +224,14 @@ impl JobBuilder {
         // The daemon left room for a small coinbase only; Otedama's pays the whole window. Cut the
         // template down if the block would go over its limits.
         let (cb_weight, cb_sigops) = coinbase_cost(&probe.template);
+        let mut dropped = 0;
         if let Some(fitted) = block::fit_to_limits(template, cb_weight, cb_sigops)
             .map_err(|e| bad("transactions", e.to_string()))?
         {
+            dropped = template.transactions.len() - fitted.transactions.len();
             warn!(
                 height = template.height,
-                dropped = template.transactions.len() - fitted.transactions.len(),
+                dropped,
                 "template transactions dropped to make room for the coinbase; raise the daemon's -blockmaxweight headroom"
             );
             let fitted = Arc::new(fitted);
@@ -169,7 +283,7 @@ impl JobBuilder {
         } else {
             debug!(height = template.height, job = job.id, parent = ?parent, "new job");
         }
-        Ok(())
+        Ok(dropped)
     }
 }
 
@@ -211,3 +325,7 @@ fn placeholder_script() -> ScriptBuf {
     bytes.extend_from_slice(&[0u8; 20]);
     ScriptBuf::from_bytes(bytes)
 }
+
+#[cfg(test)]
+#[path = "jobs_tests.rs"]
+mod tests;
