@@ -95,6 +95,12 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// Whether every uncle's credit is in `credits`: false only for a root (or a share whose
+    /// uncles were pruned before a restart) naming an uncle the node does not hold.
+    pub fn credits_known(&self) -> bool {
+        self.credits.len() == self.uncles.len() + 1
+    }
+
     /// The fork-choice order (§9): more chain work, then greater coin height, then lower id.
     pub fn better_than(&self, other: &Entry) -> bool {
         (

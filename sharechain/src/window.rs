@@ -22,8 +22,6 @@ pub(crate) struct Window {
     shares: VecDeque<(ShareId, U256)>,
     credits: IdMap<ScriptId, U256>,
     total_weight: U256,
-    /// The walk ended at a share whose parent is not held (and is not genesis) before `N`.
-    truncated: bool,
     limit: usize,
 }
 
@@ -43,15 +41,10 @@ impl Window {
             ..Window::default()
         };
         let Some(head) = head else { return w };
-        let mut last = None;
         for entry in index.ancestry(head).take(limit) {
             w.shares.push_back((entry.id, entry.weight));
             add_credits(&mut w.credits, &entry.credits);
             w.total_weight = w.total_weight + entry.weight;
-            last = Some(entry);
-        }
-        if w.shares.len() < limit {
-            w.truncated = last.is_some_and(|e| e.parent.is_some());
         }
         w
     }
@@ -95,7 +88,7 @@ impl Window {
             let credits = self.credits.iter().map(|(s, c)| (*s, *c)).collect();
             return WindowCredits {
                 credits,
-                complete: !self.truncated,
+                complete: self.is_complete(index, self.shares.len(), cap),
             };
         };
         let mut credits: IdMap<ScriptId, U256> = IdMap::default();
@@ -111,8 +104,31 @@ impl Window {
         }
         WindowCredits {
             credits: credits.into_iter().collect(),
-            complete: true,
+            complete: self.is_complete(index, keep, cap),
         }
+    }
+
+    /// Whether the first `keep` shares are exactly the window a node holding the whole chain
+    /// would use. Walks stop only at the oldest share, so only it can be cut short: a root, or
+    /// a share whose parent was pruned. Such a share is harmless when the walk would have
+    /// stopped there anyway (`N` shares, or the work cap already exceeded) and its own credits
+    /// are known (a root's uncles may not be held, so their credits would be missing). This is
+    /// computed from the shares themselves at every query, so it turns true once the window has
+    /// moved past a sync root and false again after a reorg onto a cut-short branch.
+    fn is_complete(&self, index: &Index, keep: usize, cap: Option<U256>) -> bool {
+        if keep < self.shares.len() {
+            return true;
+        }
+        let Some(oldest) = self.shares.back().and_then(|(id, _)| index.get(id)) else {
+            return true;
+        };
+        let cut_short = oldest.parent.is_some() && index.parent(oldest).is_none();
+        if !cut_short {
+            return true;
+        }
+        let walk_ends_here =
+            self.shares.len() >= self.limit || cap.is_some_and(|cap| self.total_weight > cap);
+        walk_ends_here && oldest.credits_known()
     }
 
     /// The window's shares, newest first.

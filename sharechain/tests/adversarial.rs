@@ -527,3 +527,88 @@ fn duplicates_are_not_faults() {
     assert!(!r.is_fault());
     assert!(RejectReason::PayoutsMismatch.is_fault());
 }
+
+/// A full node's chain of window 5: heights 0..=5, two siblings at height 6, then `more` shares
+/// on the tip, the first of which names the losing sibling as an uncle. Returns the chain and
+/// the best chain's shares, oldest first.
+fn chain_with_an_uncle(c: &Consensus, more: u32) -> (ShareChain<MemoryStore>, Vec<Share>) {
+    let mut full = memory_chain(c);
+    let ids = linear(&mut full, 6, 3);
+    let a = mine(&full, Some(&ids[5]), 7, T0 + 6);
+    let b = mine(&full, Some(&ids[5]), 8, T0 + 6);
+    accept(&mut full, a);
+    accept(&mut full, b);
+    linear(&mut full, more, 3);
+    let mut best: Vec<Share> = Vec::new();
+    let mut next = full.tip();
+    while let Some(id) = next {
+        let share = full.get_share(&id).expect("store").expect("held");
+        next = (!share.is_genesis()).then_some(share.data.prev_share);
+        best.push(share);
+    }
+    best.reverse();
+    assert_eq!(best[7].data.uncles.len(), 1, "share 7 names the loser");
+    (full, best)
+}
+
+/// Mines the tip template of miner 5 with one satoshi moved between two payees.
+fn one_satoshi_moved(chain: &ShareChain<MemoryStore>) -> Share {
+    let mut t = template(chain, None, 5);
+    assert!(t.payouts.len() >= 2);
+    t.payouts[0].amount = Amount::from_sat(t.payouts[0].amount.to_sat() + 1);
+    t.payouts[1].amount = Amount::from_sat(t.payouts[1].amount.to_sat() - 1);
+    let time = t.min_time.max(T0 + t.data.height);
+    mine_template(chain.consensus(), &t, time, 5)
+}
+
+#[test]
+fn a_node_synced_from_a_root_checks_payouts_once_its_window_is_full() {
+    let c = consensus(Coin::Bitcoin, 5);
+    let (mut full, best) = chain_with_an_uncle(&c, 20);
+    // The late node starts from share 7, whose uncle it never holds: the root's uncle credits
+    // are unknown, so payouts on a window that still holds the root cannot be checked.
+    let mut late = memory_chain(&c);
+    assert!(matches!(
+        late.add_root(best[7].clone(), NOW).expect("store"),
+        AddOutcome::Accepted(_)
+    ));
+    // Every honest share is accepted, including the one whose window ends at the root.
+    for s in &best[8..] {
+        accept(&mut late, s.clone());
+    }
+    assert_eq!(late.tip(), full.tip());
+    assert_eq!(payout_bytes(&late, 4), payout_bytes(&full, 4));
+    // The window is full again (5 shares above the root): a share paying the wrong outputs is
+    // rejected by the late node exactly as by the full node.
+    let forged = one_satoshi_moved(&late);
+    assert_eq!(
+        reject(&mut late, forged.clone()),
+        RejectReason::PayoutsMismatch
+    );
+    assert_eq!(reject(&mut full, forged), RejectReason::PayoutsMismatch);
+}
+
+#[test]
+fn a_node_synced_from_a_root_checks_payouts_once_the_work_cap_is_reached() {
+    // A work cap of two blocks' work: the regtest block target equals the share floor, so the
+    // window is two shares long however long N is.
+    let mut p = params(Coin::Bitcoin, 2160);
+    p.window_block_multiple = 2;
+    let c = Consensus::new(p).expect("valid");
+    let (mut full, best) = chain_with_an_uncle(&c, 6);
+    let mut late = memory_chain(&c);
+    assert!(matches!(
+        late.add_root(best[7].clone(), NOW).expect("store"),
+        AddOutcome::Accepted(_)
+    ));
+    for s in &best[8..] {
+        accept(&mut late, s.clone());
+    }
+    assert_eq!(late.tip(), full.tip());
+    let forged = one_satoshi_moved(&late);
+    assert_eq!(
+        reject(&mut late, forged.clone()),
+        RejectReason::PayoutsMismatch
+    );
+    assert_eq!(reject(&mut full, forged), RejectReason::PayoutsMismatch);
+}
