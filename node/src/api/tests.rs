@@ -615,7 +615,9 @@ async fn a_websocket_client_that_does_not_read_is_dropped() {
         .collect();
     let config = ApiConfig {
         max_ws_clients: 1,
-        ws_send_timeout: Duration::from_secs(1),
+        // Long enough that the second client below is refused while the first still holds the
+        // slot, even on a loaded two-core machine (with 1 s the timeout could pass first).
+        ws_send_timeout: Duration::from_secs(5),
         ..ApiConfig::default()
     };
     let server = Running::start(fake, config).await;
@@ -640,7 +642,7 @@ async fn a_websocket_client_that_does_not_read_is_dropped() {
     }
     // ...until the send times out and the server drops it.
     let mut served = false;
-    for _ in 0..100 {
+    for _ in 0..300 {
         if tokio_tungstenite::connect_async(server.ws_url())
             .await
             .is_ok()
@@ -650,7 +652,7 @@ async fn a_websocket_client_that_does_not_read_is_dropped() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(served, "the slow client still holds its slot after 5 s");
+    assert!(served, "the slow client still holds its slot after 15 s");
     drop(slow);
     server.stop().await;
 }
