@@ -144,7 +144,14 @@ fn one_step_harder(bits: CompactTarget) -> CompactTarget {
 
 impl Sim {
     fn new(strategy: Strategy, alpha: f64, seed: u64) -> Sim {
-        let consensus = Consensus::new(params(Coin::Bitcoin, WINDOW)).expect("valid");
+        Sim::with_max_future(strategy, alpha, seed, None)
+    }
+
+    /// [`Sim::new`] with `max_future` in seconds instead of regtest's 120 (= 120 `T`).
+    fn with_max_future(strategy: Strategy, alpha: f64, seed: u64, max_future: Option<u32>) -> Sim {
+        let mut p = params(Coin::Bitcoin, WINDOW);
+        p.max_future = max_future.unwrap_or(p.max_future);
+        let consensus = Consensus::new(p).expect("valid");
         let floor_work = work(consensus.pow_limit());
         let nodes = (0..=PUBLIC).map(|_| memory_chain(&consensus)).collect();
         let mut sim = Sim {
@@ -498,19 +505,54 @@ impl Sim {
     }
 }
 
-/// Gains over `seeds` runs of `duration_ms`: (mean, min, max), and the last run's outcome.
-fn measure(strategy: Strategy, alpha: f64, seeds: u64, duration_ms: u64) -> (f64, f64, f64) {
-    let gains: Vec<f64> = (1..=seeds)
-        .map(|seed| Sim::new(strategy, alpha, seed).run(duration_ms).gain)
+/// The gains of `seeds` runs and their means.
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    mean: f64,
+    min: f64,
+    max: f64,
+    /// Mean best-chain height at the end: the pool's share rate.
+    height: f64,
+    /// Mean shares an honest node holds at the end.
+    held: f64,
+    /// Mean attacker shares the honest nodes refused (all four counted).
+    refused: f64,
+    /// Mean harder siblings that ended on the best chain.
+    siblings_won: f64,
+}
+
+/// Runs `strategy` at `alpha` for seeds `1..=seeds`, `duration_ms` each.
+fn measure_with(
+    strategy: Strategy,
+    alpha: f64,
+    seeds: u64,
+    duration_ms: u64,
+    max_future: Option<u32>,
+) -> Measured {
+    let runs: Vec<Outcome> = (1..=seeds)
+        .map(|seed| Sim::with_max_future(strategy, alpha, seed, max_future).run(duration_ms))
         .collect();
-    let mean = gains.iter().sum::<f64>() / gains.len() as f64;
-    let min = gains.iter().cloned().fold(f64::INFINITY, f64::min);
-    let max = gains.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    (mean, min, max)
+    let n = runs.len() as f64;
+    Measured {
+        mean: runs.iter().map(|o| o.gain).sum::<f64>() / n,
+        min: runs.iter().map(|o| o.gain).fold(f64::INFINITY, f64::min),
+        max: runs
+            .iter()
+            .map(|o| o.gain)
+            .fold(f64::NEG_INFINITY, f64::max),
+        height: runs.iter().map(|o| f64::from(o.height)).sum::<f64>() / n,
+        held: runs.iter().map(|o| o.held as f64).sum::<f64>() / n,
+        refused: runs.iter().map(|o| o.refused as f64).sum::<f64>() / n,
+        siblings_won: runs.iter().map(|o| o.siblings_won as f64).sum::<f64>() / n,
+    }
+}
+
+fn measure(strategy: Strategy, alpha: f64, seeds: u64, duration_ms: u64) -> Measured {
+    measure_with(strategy, alpha, seeds, duration_ms, None)
 }
 
 #[test]
-#[ignore = "the full table; run with --release -- --ignored --nocapture"]
+#[ignore = "the full table of docs/consensus.md §16.1; run with --release -- --ignored --nocapture"]
 fn attack_table() {
     let strategies = [
         Strategy::Honest,
@@ -521,20 +563,38 @@ fn attack_table() {
         Strategy::WithholdThenUncle,
         Strategy::FloorSpam,
     ];
-    for strategy in strategies {
-        for alpha in [0.10, 0.25, 0.33] {
-            let (mean, min, max) = measure(strategy, alpha, 8, 600_000);
-            let o = Sim::new(strategy, alpha, 1).run(600_000);
-            println!(
-                "{strategy:?} {alpha:.2}: gain {mean:.3} ({min:.3}–{max:.3}); seed 1: {} held, \
-                 height {}, {} refused, {} tricks, {} siblings won",
-                o.held, o.height, o.refused, o.tricks, o.siblings_won
-            );
+    let row = |label: &str, alpha: f64, m: Measured, honest: Measured| {
+        println!(
+            "{label} {alpha:.2}: gain {:.3} ({:.3}–{:.3}); height {:.0} ({:.2} of honest), \
+             held {:.0} ({:.2} of honest), refused {:.0}, siblings won {:.0}",
+            m.mean,
+            m.min,
+            m.max,
+            m.height,
+            m.height / honest.height,
+            m.held,
+            m.held / honest.held,
+            m.refused,
+            m.siblings_won
+        );
+    };
+    for alpha in [0.10, 0.25, 0.33] {
+        let honest = measure(Strategy::Honest, alpha, 8, 600_000);
+        for strategy in strategies {
+            let m = measure(strategy, alpha, 8, 600_000);
+            row(&format!("{strategy:?}"), alpha, m, honest);
         }
+        // Mainnet's ratio of max_future to T (12) instead of regtest's 120.
+        let honest12 = measure_with(Strategy::Honest, alpha, 8, 600_000, Some(12));
+        let m = measure_with(Strategy::FutureTime, alpha, 8, 600_000, Some(12));
+        row("FutureTime(max_future 12 T)", alpha, m, honest12);
     }
     // The measurement sees a strategy that wins: selfish mining well above a third.
-    let (mean, min, max) = measure(Strategy::Selfish, 0.45, 8, 600_000);
-    println!("Selfish 0.45: gain {mean:.3} ({min:.3}–{max:.3})");
+    let m = measure(Strategy::Selfish, 0.45, 8, 600_000);
+    println!(
+        "Selfish 0.45: gain {:.3} ({:.3}–{:.3})",
+        m.mean, m.min, m.max
+    );
 }
 
 /// Seeds and simulated time of the CI tests: four runs of 400 s (about 430 shares each) per
@@ -555,11 +615,15 @@ const TOLERANCE: f64 = 0.02;
 fn assert_no_gain(strategy: Strategy) -> Vec<Outcome> {
     let mut last = Vec::new();
     for alpha in [0.10, 0.25] {
-        let (honest, _, _) = measure(Strategy::Honest, alpha, CI_SEEDS, CI_MS);
-        let (mean, min, max) = measure(strategy, alpha, CI_SEEDS, CI_MS);
+        let honest = measure(Strategy::Honest, alpha, CI_SEEDS, CI_MS);
+        let m = measure(strategy, alpha, CI_SEEDS, CI_MS);
         assert!(
-            mean <= honest + TOLERANCE,
-            "{strategy:?} at {alpha}: gain {mean:.3} ({min:.3}–{max:.3}) against honest {honest:.3}"
+            m.mean <= honest.mean + TOLERANCE,
+            "{strategy:?} at {alpha}: gain {:.3} ({:.3}–{:.3}) against honest {:.3}",
+            m.mean,
+            m.min,
+            m.max,
+            honest.mean
         );
         last.push(Sim::new(strategy, alpha, 1).run(CI_MS));
     }
@@ -570,6 +634,10 @@ fn assert_no_gain(strategy: Strategy) -> Vec<Outcome> {
 fn selfish_share_mining_below_a_quarter_gains_nothing() {
     for o in assert_no_gain(Strategy::Selfish) {
         assert!(o.tricks > 0, "the selfish miner never released a branch");
+        assert!(
+            o.on_best_chain > 0,
+            "no released share reached the best chain"
+        );
     }
 }
 
@@ -577,13 +645,53 @@ fn selfish_share_mining_below_a_quarter_gains_nothing() {
 fn harder_than_rule_siblings_gain_nothing() {
     for o in assert_no_gain(Strategy::HarderSibling) {
         assert!(o.tricks > 0, "no sibling of an honest share was mined");
-        assert!(o.on_best_chain > 0);
+        assert!(o.siblings_won > 0, "no sibling ever won a race");
     }
 }
 
 #[test]
 fn future_timestamps_gain_nothing() {
     assert_no_gain(Strategy::FutureTime);
+}
+
+/// With regtest's `max_future` (120 s = 120 `T` = 12 `H`) an attacker at a quarter of the hash
+/// rate stamps enough shares ahead that the median time (§7) moves into the future; honest
+/// shares must then be stamped at the median too, their time differences are zero, and ASERT
+/// makes every share harder until the clock catches up: the pool finds about 60 % of its shares
+/// (§16.1). Mainnet's `max_future` is 12 `T`, where the same attack does not slow the pool (the
+/// next test). Enable this one when regtest's `max_future` scales with `T`.
+#[test]
+#[ignore = "future timestamps slow the pool on regtest's parameters; see docs/consensus.md §16.1"]
+fn future_timestamps_do_not_slow_the_pool() {
+    for alpha in [0.10, 0.25] {
+        let honest = measure(Strategy::Honest, alpha, CI_SEEDS, CI_MS);
+        let m = measure(Strategy::FutureTime, alpha, CI_SEEDS, CI_MS);
+        assert!(
+            m.height >= 0.9 * honest.height,
+            "at {alpha}: {:.0} shares against {:.0}",
+            m.height,
+            honest.height
+        );
+    }
+}
+
+#[test]
+fn future_timestamps_do_not_slow_a_pool_with_mainnets_max_future() {
+    for alpha in [0.10, 0.25] {
+        let honest = measure_with(Strategy::Honest, alpha, CI_SEEDS, CI_MS, Some(12));
+        let m = measure_with(Strategy::FutureTime, alpha, CI_SEEDS, CI_MS, Some(12));
+        assert!(
+            m.height >= 0.9 * honest.height,
+            "at {alpha}: {:.0} shares against {:.0}",
+            m.height,
+            honest.height
+        );
+        assert!(
+            m.mean <= honest.mean + TOLERANCE,
+            "at {alpha}: gain {:.3}",
+            m.mean
+        );
+    }
 }
 
 #[test]
