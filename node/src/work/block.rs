@@ -24,11 +24,13 @@ pub enum BlockError {
     /// The MWEB extension block is not valid hex.
     #[error("template MWEB block is not valid hex: {0}")]
     BadMweb(String),
-    /// An MWEB template that would need trimming: its last transaction (the HogEx) and any
-    /// peg-in commit to the MWEB block, so no transaction may be dropped from it.
+    /// An MWEB template that does not fit even without every transaction its MWEB block is not
+    /// bound to: the HogEx (last) and the peg-ins it spends, with their ancestors, leave no room
+    /// for the coinbase (or the template cannot be read well enough to tell them apart).
     #[error(
-        "the block would exceed the daemon's limits with Otedama's coinbase, and a template with \
-         MWEB cannot be cut down; give the coinbase room with -blockmaxweight=3960000 on the daemon"
+        "the block would exceed the daemon's limits with Otedama's coinbase even without the \
+         transactions the MWEB block does not need (its HogEx and peg-ins cannot be dropped); give \
+         the coinbase room with -blockmaxweight=3960000 on the daemon"
     )]
     MwebTooFull,
 }
@@ -65,42 +67,75 @@ const HEADER_WEIGHT: u64 = (80 + 3) * 4;
 /// `coinbase_sigops` signature-operation cost, stays within the daemon's weight and sigop limits;
 /// `None` when it already fits. Transactions are dropped from the end (a transaction's parents
 /// always come before it, so what remains is valid), their fees are taken off the coinbase value
-/// and the witness commitment is recomputed for the transactions that remain. A template with an
-/// MWEB block is never cut ([`BlockError::MwebTooFull`]): its HogEx, always last, and its peg-ins
-/// are bound to the MWEB block.
+/// and the witness commitment is recomputed for the transactions that remain.
+///
+/// A Litecoin template with an MWEB block keeps the transactions that block is bound to: its
+/// HogEx (always last, its first output commits to the MWEB block), the peg-ins it spends (the
+/// HogEx's inputs must match the block's peg-in outputs one for one) and, through their inputs,
+/// every ancestor of those. Everything else is an ordinary transaction the MWEB block knows
+/// nothing of, and is dropped like any other, from the end (a descendant of a dropped one is
+/// never bound, and comes after it). The daemon's own template creation makes the same
+/// distinction: it builds the HogEx from the peg-ins it selected, after every other transaction.
+/// Only when the bound transactions alone leave no room for the coinbase is the template
+/// unusable ([`BlockError::MwebTooFull`]); the caller then has no valid block to hand out.
 pub fn fit_to_limits(
     template: &BlockTemplate,
     coinbase_weight: u64,
     coinbase_sigops: u64,
 ) -> Result<Option<BlockTemplate>, BlockError> {
-    let weight_limit = template.weight_limit.unwrap_or(4_000_000);
-    let sigop_limit = template.sigop_limit.unwrap_or(80_000);
-    let mut weight = HEADER_WEIGHT + coinbase_weight;
-    let mut sigops = coinbase_sigops;
-    let mut keep = 0;
+    let weight_limit = u128::from(template.weight_limit.unwrap_or(4_000_000));
+    let sigop_limit = u128::from(template.sigop_limit.unwrap_or(80_000));
+    // A template without weights: four weight units per byte is the upper bound. Summed in u128:
+    // a hostile or broken daemon may send absurd weights or fees.
+    let cost = |tx: &crate::daemon::template::TemplateTransaction| {
+        (
+            u128::from(tx.weight.unwrap_or(tx.data.len() as u64 / 2 * 4)),
+            u128::from(tx.sigops.unwrap_or(0)),
+        )
+    };
+    let mut weight = u128::from(HEADER_WEIGHT) + u128::from(coinbase_weight);
+    let mut sigops = u128::from(coinbase_sigops);
     for tx in &template.transactions {
-        // A template without weights: four weight units per byte is the upper bound.
-        let w = tx.weight.unwrap_or(tx.data.len() as u64 / 2 * 4);
-        let s = tx.sigops.unwrap_or(0);
-        // Saturating: a hostile or broken daemon may send absurd weights or fees.
-        if weight.saturating_add(w) > weight_limit || sigops.saturating_add(s) > sigop_limit {
-            break;
-        }
-        weight = weight.saturating_add(w);
-        sigops = sigops.saturating_add(s);
-        keep += 1;
+        let (w, s) = cost(tx);
+        weight += w;
+        sigops += s;
     }
-    if keep == template.transactions.len() {
+    let fits = |weight: u128, sigops: u128| weight <= weight_limit && sigops <= sigop_limit;
+    if fits(weight, sigops) {
         return Ok(None);
     }
-    if template.mweb.is_some() {
+    let bound = if template.mweb.is_some() {
+        mweb_bound(template)?
+    } else {
+        vec![false; template.transactions.len()]
+    };
+    let mut dropped = vec![false; template.transactions.len()];
+    for (i, tx) in template.transactions.iter().enumerate().rev() {
+        if fits(weight, sigops) {
+            break;
+        }
+        if bound[i] {
+            continue;
+        }
+        let (w, s) = cost(tx);
+        weight -= w;
+        sigops -= s;
+        dropped[i] = true;
+    }
+    if !fits(weight, sigops) && template.mweb.is_some() {
         return Err(BlockError::MwebTooFull);
     }
     let mut fitted = template.clone();
-    let dropped_fees = fitted
-        .transactions
-        .drain(keep..)
-        .fold(0u64, |a, t| a.saturating_add(t.fee));
+    let mut dropped_fees = 0u64;
+    let mut index = 0;
+    fitted.transactions.retain(|t| {
+        let keep = !dropped[index];
+        index += 1;
+        if !keep {
+            dropped_fees = dropped_fees.saturating_add(t.fee);
+        }
+        keep
+    });
     fitted.coinbase_value = fitted.coinbase_value.saturating_sub(dropped_fees);
     if fitted.default_witness_commitment.is_some() {
         let wtxids = fitted
@@ -125,6 +160,94 @@ pub fn fit_to_limits(
         ));
     }
     Ok(Some(fitted))
+}
+
+/// Which transactions of an MWEB template its MWEB block is bound to: the HogEx (last) and,
+/// transitively, every transaction of the template whose outputs a bound one spends. A last
+/// transaction that is not a HogEx, or a bound transaction that does not parse, makes the whole
+/// template unsafe to cut ([`BlockError::MwebTooFull`]).
+fn mweb_bound(template: &BlockTemplate) -> Result<Vec<bool>, BlockError> {
+    let txids = template_txids(template)?;
+    let position: std::collections::HashMap<Txid, usize> =
+        txids.iter().enumerate().map(|(i, t)| (*t, i)).collect();
+    let mut bound = vec![false; txids.len()];
+    let Some(last) = txids.len().checked_sub(1) else {
+        return Err(BlockError::MwebTooFull);
+    };
+    bound[last] = true;
+    // Parents come before their children, so one pass from the end closes the set.
+    for i in (0..txids.len()).rev() {
+        if !bound[i] {
+            continue;
+        }
+        let bytes = hex::decode(&template.transactions[i].data).map_err(|e| {
+            BlockError::BadTransaction {
+                index: i,
+                field: "data",
+                detail: e.to_string(),
+            }
+        })?;
+        let (flags, spent) = spent_txids(&bytes).ok_or(BlockError::MwebTooFull)?;
+        if i == last && flags & HOGEX_FLAG == 0 {
+            return Err(BlockError::MwebTooFull);
+        }
+        for parent in spent {
+            if let Some(&j) = position.get(&parent) {
+                if j < i {
+                    bound[j] = true;
+                }
+            }
+        }
+    }
+    Ok(bound)
+}
+
+/// Litecoin's transaction flag for MWEB data, which a HogEx carries (with a null MWEB part).
+const HOGEX_FLAG: u8 = 8;
+
+/// A transaction's serialization flags (0 without the extended format) and the txids its inputs
+/// spend, read from its serialization up to the end of the inputs (the part every format shares:
+/// version, optional marker and flags, inputs); `None` if it is cut short.
+fn spent_txids(b: &[u8]) -> Option<(u8, Vec<Txid>)> {
+    let mut p = 4usize;
+    let mut flags = 0;
+    if *b.get(p)? == 0 {
+        flags = *b.get(p + 1)?;
+        p += 2;
+    }
+    let inputs = read_compact_size(b, &mut p)?;
+    // Each input takes at least 41 bytes: do not trust the count before allocating.
+    if inputs > (b.len() / 41) as u64 {
+        return None;
+    }
+    let mut spent = Vec::with_capacity(inputs as usize);
+    for _ in 0..inputs {
+        let hash: [u8; 32] = b.get(p..p + 32)?.try_into().ok()?;
+        spent.push(Txid::from_byte_array(hash));
+        p += 36;
+        let script = usize::try_from(read_compact_size(b, &mut p)?).ok()?;
+        p = p.checked_add(script)?.checked_add(4)?;
+        if p > b.len() {
+            return None;
+        }
+    }
+    Some((flags, spent))
+}
+
+/// Reads a Bitcoin compact size at `p`, advancing it.
+fn read_compact_size(b: &[u8], p: &mut usize) -> Option<u64> {
+    let first = *b.get(*p)?;
+    *p += 1;
+    let width = match first {
+        0xfd => 2,
+        0xfe => 4,
+        0xff => 8,
+        n => return Some(u64::from(n)),
+    };
+    let mut v = [0u8; 8];
+    v[..width].copy_from_slice(b.get(*p..*p + width)?);
+    *p += width;
+    Some(u64::from_le_bytes(v))
 }
 
 /// The serialized block: `header`, then the coinbase (with its witness) and every template
@@ -156,6 +279,77 @@ pub fn assemble(
         block.extend_from_slice(&bytes);
     }
     Ok(block)
+}
+
+/// Litecoin transactions for tests: plain ones that spend given outputs, and a HogEx.
+#[cfg(test)]
+pub(crate) mod fixture {
+    use bitcoin::consensus::encode::serialize;
+    use bitcoin::hashes::Hash;
+    use bitcoin::{absolute, transaction, Amount, OutPoint, ScriptBuf, Sequence, TxIn, TxOut};
+    use otedama_proto::hash::Txid;
+
+    /// A template transaction (JSON, as `getblocktemplate` lists it) spending `inputs`, with
+    /// `weight` and `fee` as the daemon would report them, and its txid. `tag` makes it unique.
+    pub fn tx(tag: u8, inputs: &[(Txid, u32)], weight: u64, fee: u64) -> (serde_json::Value, Txid) {
+        let mut input: Vec<TxIn> = inputs
+            .iter()
+            .map(|(txid, vout)| TxIn {
+                previous_output: OutPoint::new(
+                    bitcoin::Txid::from_byte_array(txid.to_byte_array()),
+                    *vout,
+                ),
+                script_sig: ScriptBuf::new(),
+                sequence: Sequence::MAX,
+                witness: bitcoin::Witness::new(),
+            })
+            .collect();
+        if input.is_empty() {
+            // Spends something outside the block.
+            input.push(TxIn {
+                previous_output: OutPoint::new(bitcoin::Txid::from_byte_array([tag; 32]), 0),
+                ..TxIn::default()
+            });
+        }
+        let t = bitcoin::Transaction {
+            version: transaction::Version::TWO,
+            lock_time: absolute::LockTime::ZERO,
+            input,
+            output: vec![
+                TxOut {
+                    value: Amount::from_sat(1_000 + u64::from(tag)),
+                    script_pubkey: ScriptBuf::from_bytes(vec![0x51]),
+                };
+                2
+            ],
+        };
+        let txid = Txid::from_byte_array(t.compute_txid().to_byte_array());
+        let json = serde_json::json!({
+            "data": hex::encode(serialize(&t)), "txid": txid.to_string(),
+            "hash": txid.to_string(), "fee": fee, "weight": weight
+        });
+        (json, txid)
+    }
+
+    /// A HogEx (Litecoin's serialization: marker, flag 8, a null MWEB transaction) spending the
+    /// previous HogEx and `pegins`, paying the MWEB balance to the hash `[tag; 32]`.
+    pub fn hogex(tag: u8, pegins: &[(Txid, u32)], weight: u64) -> serde_json::Value {
+        let mut b = vec![2, 0, 0, 0, 0x00, 0x08, 1 + pegins.len() as u8];
+        let previous = std::iter::once(([0xee; 32], 0u32))
+            .chain(pegins.iter().map(|(t, n)| (t.to_byte_array(), *n)));
+        for (hash, n) in previous {
+            b.extend_from_slice(&hash);
+            b.extend_from_slice(&n.to_le_bytes());
+            b.extend_from_slice(&[0, 0xff, 0xff, 0xff, 0xff]);
+        }
+        b.push(1);
+        b.extend_from_slice(&5_000u64.to_le_bytes());
+        b.extend_from_slice(&[0x22, 0x58, 0x20]);
+        b.extend_from_slice(&[tag; 32]);
+        b.extend_from_slice(&[0, 0, 0, 0, 0]);
+        let txid = hex::encode([tag ^ 0x5a; 32]);
+        serde_json::json!({"data": hex::encode(b), "txid": txid, "hash": txid, "fee": 0, "weight": weight})
+    }
 }
 
 #[cfg(test)]
@@ -251,7 +445,7 @@ mod tests {
         );
         assert!(
             matches!(fit_to_limits(&t, 4_000, 400), Err(BlockError::MwebTooFull)),
-            "an MWEB template is never cut"
+            "an MWEB template whose last transaction is not a readable HogEx is never cut"
         );
     }
 
@@ -267,6 +461,53 @@ mod tests {
             .expect("nothing fits after an oversized transaction");
         assert!(fitted.transactions.is_empty());
         assert_eq!(fitted.coinbase_value, 0);
+    }
+
+    #[test]
+    fn a_full_mweb_template_drops_only_what_the_hogex_does_not_need() {
+        use super::fixture::{hogex, tx};
+        // A is spent by the peg-in P, which the HogEx spends; B and its child C are unrelated.
+        let (a, a_id) = tx(1, &[], 10_000, 10);
+        let (p, p_id) = tx(2, &[(a_id, 0)], 10_000, 20);
+        let (b, b_id) = tx(3, &[], 10_000, 40);
+        let (c, _) = tx(4, &[(b_id, 1)], 10_000, 80);
+        let h = hogex(5, &[(p_id, 1)], 1_000);
+        let mut t = template(serde_json::json!([a, p, b, c, h]));
+        t.coinbase_value = 5_000_000_150;
+        t.weight_limit = Some(HEADER_WEIGHT + 5_000 + 41_000);
+        t.mweb = Some("00".into());
+        t.default_witness_commitment = Some("6a24aa21a9ed".to_owned() + &"00".repeat(32));
+        assert!(fit_to_limits(&t, 5_000, 0).unwrap().is_none(), "it fits");
+
+        let fitted = fit_to_limits(&t, 15_000, 0)
+            .expect("an MWEB template can lose the transactions the MWEB block does not bind")
+            .expect("too full");
+        let kept: Vec<Txid> = template_txids(&fitted).unwrap();
+        let hogex_id: Txid = fitted.transactions.last().unwrap().txid.parse().unwrap();
+        assert_eq!(
+            kept,
+            vec![a_id, p_id, b_id, hogex_id],
+            "C goes first, from the end; the HogEx, its peg-in and the peg-in's parent stay"
+        );
+        assert_eq!(fitted.coinbase_value, 5_000_000_070);
+        assert_eq!(fitted.mweb, t.mweb, "the MWEB block is untouched");
+
+        let fitted = fit_to_limits(&t, 25_000, 0).unwrap().expect("too full");
+        assert_eq!(template_txids(&fitted).unwrap(), vec![a_id, p_id, hogex_id]);
+        let wtxids: Vec<Wtxid> = [a_id, p_id, hogex_id]
+            .iter()
+            .map(|t| t.to_string().parse().unwrap())
+            .collect();
+        let expected = merkle::witness_commitment(&merkle::witness_root(&wtxids), &[0; 32]);
+        assert_eq!(
+            fitted.default_witness_commitment.unwrap(),
+            hex::encode(merkle::witness_commitment_script(&expected).as_bytes())
+        );
+
+        assert!(
+            matches!(fit_to_limits(&t, 25_001, 0), Err(BlockError::MwebTooFull)),
+            "the HogEx and what it spends do not fit: no template"
+        );
     }
 
     /// Litecoin mainnet block 2383209 as `submitblock` takes it (source and checks:
@@ -471,6 +712,15 @@ mod tests {
             bytes,
             "header, count, coinbase, template transactions, 01, template mweb"
         );
+
+        // Too full for a large coinbase: the real HogEx is read as one and kept, alone (this
+        // block has no peg-ins); the other transactions go.
+        let mut full = t.clone();
+        let hogex_weight = full.transactions.last().unwrap().data.len() as u64 / 2 * 4;
+        full.weight_limit = Some(HEADER_WEIGHT + 20_000 + hogex_weight);
+        let fitted = fit_to_limits(&full, 20_000, 0).unwrap().expect("too full");
+        assert_eq!(fitted.transactions.len(), 1);
+        assert_eq!(fitted.transactions[0].txid, LTC_2383209_TXS[6].0);
     }
 
     /// Pins what Litecoin Core (litecoin-project/litecoin, 0.21 with MWEB) does:

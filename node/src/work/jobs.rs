@@ -222,7 +222,11 @@ impl JobBuilder {
             .miner(&placeholder_script())
             .map_err(JobBuildError::Sharechain)?;
         // The daemon left room for a small coinbase only; Otedama's pays the whole window. Cut the
-        // template down if the block would go over its limits.
+        // template down if the block would go over its limits. An MWEB template loses only what
+        // its MWEB block is not bound to (`block::fit_to_limits`): a job on the new block, with
+        // fewer fees, is worth more than miners left on the previous one, where every block they
+        // find is stale. If even that does not fit, no block on this template is valid: the
+        // error goes back to `step`, which logs it and marks the work stale in the status.
         let (cb_weight, cb_sigops) = coinbase_cost(&probe.template);
         let mut dropped = 0;
         if let Some(fitted) = block::fit_to_limits(template, cb_weight, cb_sigops)

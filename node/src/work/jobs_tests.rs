@@ -186,3 +186,91 @@ async fn a_node_never_synced_hands_out_no_work() {
     drop((job, jobs));
     drop(rig);
 }
+
+/// An MWEB template: an unrelated transaction `a` of `a_weight`, a peg-in and the HogEx that
+/// spends it, with `weight_limit` for the block.
+fn mweb_template(prev: u8, a_weight: u64, weight_limit: u64) -> BlockTemplate {
+    use crate::work::block::fixture::{hogex, tx};
+    let (a, _) = tx(1, &[], a_weight, 1_000);
+    let (pegin, pegin_id) = tx(2, &[], 10_000, 500);
+    let h = hogex(3, &[(pegin_id, 0)], 1_000);
+    let mut t = template(prev, 500, serde_json::json!([a, pegin, h]));
+    t.mweb = Some("00".into());
+    t.weight_limit = Some(weight_limit);
+    t
+}
+
+#[tokio::test]
+async fn a_too_full_mweb_template_still_gets_a_job_without_the_unbound_transactions() {
+    let mut rig = Rig::new("mweb");
+    let builder = rig.builder.take().expect("a builder");
+    let mut last_prev = None;
+    let t = Arc::new(mweb_template(0x33, 1_000_000, 400_000));
+    builder.step(&t, true, true, &mut last_prev);
+
+    let job = rig
+        .broadcast
+        .current()
+        .expect("a job on the new block: miners must not stay on the previous one");
+    assert!(job.spec.clean);
+    let work = job
+        .spec
+        .attachment
+        .clone()
+        .expect("the job's work")
+        .downcast::<JobWork>()
+        .expect("a JobWork");
+    let kept: Vec<String> = work
+        .block
+        .transactions
+        .iter()
+        .map(|t| t.txid.clone())
+        .collect();
+    assert_eq!(
+        kept,
+        vec![
+            t.transactions[1].txid.clone(),
+            t.transactions[2].txid.clone()
+        ],
+        "the peg-in and the HogEx stay, the unrelated transaction goes"
+    );
+    assert_eq!(work.block.coinbase_value, t.coinbase_value - 1_000);
+    assert_eq!(work.block.mweb, t.mweb);
+    let status = rig.status.borrow().clone();
+    assert_eq!(status.state, WorkState::Mining);
+    assert_eq!(status.dropped_transactions, 1);
+    drop((job, work, builder));
+}
+
+#[tokio::test]
+async fn an_mweb_template_that_cannot_fit_says_the_work_is_stale() {
+    let mut rig = Rig::new("mweb-full");
+    let builder = rig.builder.take().expect("a builder");
+    let mut last_prev = None;
+    builder.step(
+        &Arc::new(template(0x11, 499, serde_json::json!([]))),
+        true,
+        true,
+        &mut last_prev,
+    );
+    assert!(rig.broadcast.current().is_some());
+    // Even the HogEx and its peg-in leave no room for the coinbase.
+    builder.step(
+        &Arc::new(mweb_template(0x33, 1_000, 5_000)),
+        true,
+        true,
+        &mut last_prev,
+    );
+    let job = rig.broadcast.current().expect("the last job");
+    assert_eq!(
+        job.spec.height, 499,
+        "no job on a block that would be invalid"
+    );
+    let status = rig.status.borrow().clone();
+    assert_eq!(status.state, WorkState::Stale, "{status:?}");
+    assert!(
+        status.detail.as_deref().is_some_and(|d| d.contains("MWEB")),
+        "{status:?}"
+    );
+    drop((job, builder));
+}
