@@ -16,6 +16,7 @@ use bitcoin::Script;
 use otedama_proto::amount::Amount;
 use otedama_proto::hash::ShareId;
 use otedama_proto::target::{CompactTarget, Work};
+use otedama_proto::uint::U256;
 
 use crate::codec;
 use crate::commit::Staged;
@@ -176,10 +177,19 @@ impl<S: ShareStore> ShareChain<S> {
             let id = r.share.id();
             let coin_height =
                 crate::coinbase::parse_coin_height(&r.share.coinbase.script_sig).unwrap_or(0);
+            // The tie-break needs the pow hash: one hash per record (scrypt on Litecoin, about
+            // 1 s for four windows), which is not stored so that records stay as they were.
+            let pow_hash = U256::from_le_bytes(
+                r.share
+                    .header
+                    .pow_hash(chain.consensus.pow_algo())
+                    .to_byte_array(),
+            );
             let pre = Prechecked {
                 id,
                 coin_height,
                 work: work_of(r.share.data.bits),
+                pow_hash,
             };
             let entry = chain.entry_for(&r.share, &pre, r.root, Some(r.chain_work.to_u256()));
             chain.index.insert(entry);

@@ -100,6 +100,7 @@ struct WireParams<'a> {
     max_share_bytes: u32,
     max_merkle_branch: u32,
     max_money: u64,
+    max_coin_height_lead: u32,
 }
 
 fn wire_data(d: &ShareData) -> WireShareData {
@@ -209,6 +210,7 @@ pub fn encode_params(p: &ConsensusParams) -> Vec<u8> {
         max_share_bytes: p.max_share_bytes,
         max_merkle_branch: p.max_merkle_branch,
         max_money: p.max_money.to_sat(),
+        max_coin_height_lead: p.max_coin_height_lead,
     })
 }
 

@@ -81,10 +81,15 @@ pub(crate) struct Entry {
     pub max_bits: CompactTarget,
     pub coin_height: u32,
     pub script: ScriptId,
-    /// Work of the share's own target.
+    /// Work of the share's own target (what the window credits).
     pub work: U256,
+    /// Work of the rule's target, `max_bits` (what fork choice counts, §9).
+    pub rule_work: U256,
+    /// The proof-of-work hash as a 256-bit number: the fork-choice tie-break (§9).
+    pub pow_hash: U256,
     /// Own work plus the uncles' work: what fork choice and the window cap count.
     pub weight: U256,
+    /// The parent's chain work plus the rule work of the share and of its uncles (§9).
     pub chain_work: U256,
     pub uncles: Vec<ShareId>,
     /// What the window credits for this share: its miner first, then each uncle's miner.
@@ -101,15 +106,16 @@ impl Entry {
         self.credits.len() == self.uncles.len() + 1
     }
 
-    /// The fork-choice order (§9): more chain work, then greater coin height, then lower id.
+    /// The fork-choice order (§9): more chain work, then the lower proof-of-work hash, then
+    /// (only for two shares with one header, which cannot both be held) the lower id.
     pub fn better_than(&self, other: &Entry) -> bool {
         (
             self.chain_work,
-            self.coin_height,
+            std::cmp::Reverse(self.pow_hash),
             std::cmp::Reverse(id_number(&self.id)),
         ) > (
             other.chain_work,
-            other.coin_height,
+            std::cmp::Reverse(other.pow_hash),
             std::cmp::Reverse(id_number(&other.id)),
         )
     }

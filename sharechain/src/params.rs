@@ -73,6 +73,10 @@ pub struct ConsensusParams {
     pub max_merkle_branch: u32,
     /// The coin's supply cap; no coinbase may claim more.
     pub max_money: Amount,
+    /// How far a share's coin height may be above the median coin height of its ancestors,
+    /// plus one block per quarter of the coin's block time since their median time (§5 check
+    /// 16b); 0 disables the bound (testnets and regtest, whose blocks come in bursts).
+    pub max_coin_height_lead: u32,
 }
 
 impl ConsensusParams {
@@ -97,6 +101,12 @@ impl ConsensusParams {
             // make it jump: a work cap would collapse the window (§2.2).
             Network::Testnet | Network::Regtest => 0,
         };
+        // Six blocks above the ancestors' median (§5 check 16b); the testnets' block storms and
+        // regtest's generated blocks come faster than any bound would allow.
+        let coin_height_lead = match network {
+            Network::Mainnet | Network::Signet => 6,
+            Network::Testnet | Network::Regtest => 0,
+        };
         Some(ConsensusParams {
             coin,
             network,
@@ -119,6 +129,7 @@ impl ConsensusParams {
             max_share_bytes: MAX_SHARE_BYTES as u32,
             max_merkle_branch: MAX_MERKLE_BRANCH as u32,
             max_money: Amount::from_sat(max_money),
+            max_coin_height_lead: coin_height_lead,
         })
     }
 }

@@ -104,6 +104,9 @@ pub enum RejectReason {
         got: CompactTarget,
         want: CompactTarget,
     },
+    /// The coin height is further above the ancestors' than blocks could have come since.
+    #[error("coin height {got} is above the bound {max} set by the ancestors")]
+    CoinHeightTooFarAhead { got: u32, max: u32 },
     /// The time is below the median of the ancestors' times.
     #[error("share time {time} is below the median {median} of its ancestors")]
     TimestampBelowMedian { time: u32, median: u32 },
@@ -146,6 +149,8 @@ pub(crate) struct Prechecked {
     pub id: ShareId,
     pub coin_height: u32,
     pub work: U256,
+    /// The proof-of-work hash as a number (the fork-choice tie-break, §9).
+    pub pow_hash: U256,
 }
 
 /// Checks 3–4 (version, consensus id).
@@ -223,7 +228,8 @@ pub(crate) fn precheck(
             now,
         });
     }
-    if !share.header.meets(consensus.pow_algo(), &target) {
+    let pow_hash = share.header.pow_hash(consensus.pow_algo());
+    if !target.meets(&pow_hash) {
         return Err(RejectReason::InsufficientWork);
     }
     if coinbase::share_commitment(d) != share.commitment {
@@ -238,6 +244,7 @@ pub(crate) fn precheck(
         id,
         coin_height,
         work: target.to_work().to_u256(),
+        pow_hash: U256::from_le_bytes(pow_hash.to_byte_array()),
     })
 }
 
@@ -305,15 +312,16 @@ pub(crate) fn contextual(
             });
         }
     }
-    // 16: median time of the ancestors.
+    // 16: median time of the ancestors; 16b: the coin height against theirs.
     if let Some(parent) = parent {
         let span = consensus.params().median_span as usize;
-        let mut times: Vec<u32> = index
+        let (mut times, mut heights): (Vec<u32>, Vec<u32>) = index
             .ancestry(&parent.id)
             .take(span)
-            .map(|e| e.time)
-            .collect();
+            .map(|e| (e.time, e.coin_height))
+            .unzip();
         times.sort_unstable();
+        heights.sort_unstable();
         let median = times[times.len() / 2];
         if share.time() < median {
             return Err(RejectReason::TimestampBelowMedian {
@@ -321,6 +329,7 @@ pub(crate) fn contextual(
                 median,
             });
         }
+        check_coin_height(consensus, share, median, heights[heights.len() / 2])?;
     }
     // 17: uncles.
     for uncle_id in &d.uncles {
@@ -334,6 +343,39 @@ pub(crate) fn contextual(
         if Txid::of(&coinbase) != share.coinbase_txid {
             return Err(RejectReason::PayoutsMismatch);
         }
+    }
+    Ok(())
+}
+
+/// Check 16b: `coin_height <= M + lead + (time - median_time) / (block_time / 4)`, `M` the
+/// median coin height of the same ancestors as the median time. The median, not the parent:
+/// a minority cannot move it, so a share claiming a false coin height (higher or lower) can
+/// neither raise the bound nor make its honest children break it. The time term keeps the
+/// chain alive after a stall of any length (a quarter of the block time: blocks would have to
+/// come four times faster than the coin's target for an honest share to fail).
+fn check_coin_height(
+    consensus: &Consensus,
+    share: &Share,
+    median_time: u32,
+    median_height: u32,
+) -> Result<(), RejectReason> {
+    let p = consensus.params();
+    if p.max_coin_height_lead == 0 {
+        return Ok(());
+    }
+    let got = coinbase::parse_coin_height(&share.coinbase.script_sig).unwrap_or(u32::MAX);
+    let quarter = p
+        .coin
+        .params(p.network)
+        .map_or(0, |c| u64::from(c.block_time_secs / 4));
+    let elapsed = u64::from(share.time().saturating_sub(median_time));
+    let lag = elapsed.checked_div(quarter).unwrap_or(0);
+    let max = u64::from(median_height) + u64::from(p.max_coin_height_lead) + lag;
+    if u64::from(got) > max {
+        return Err(RejectReason::CoinHeightTooFarAhead {
+            got,
+            max: u32::try_from(max).unwrap_or(u32::MAX),
+        });
     }
     Ok(())
 }

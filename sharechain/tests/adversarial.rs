@@ -13,6 +13,7 @@ use otedama_proto::target::{CompactTarget, Target};
 use otedama_proto::uint::U256;
 use otedama_sharechain::codec::{decode_share, encode_share};
 use otedama_sharechain::coinbase::{self, share_commitment};
+use otedama_sharechain::testkit;
 use otedama_sharechain::{
     AddOutcome, Consensus, MemoryStore, Payout, RejectReason, Share, ShareChain, ShareCommitment,
     ShareTemplate,
@@ -611,4 +612,31 @@ fn a_node_synced_from_a_root_checks_payouts_once_the_work_cap_is_reached() {
         RejectReason::PayoutsMismatch
     );
     assert_eq!(reject(&mut full, forged), RejectReason::PayoutsMismatch);
+}
+
+#[test]
+fn a_coin_height_far_above_the_ancestors_is_rejected() {
+    let mut p = params(Coin::Bitcoin, 2160);
+    p.max_coin_height_lead = 6;
+    let c = Consensus::new(p).expect("valid");
+    let mut chain = memory_chain(&c);
+    // Coin heights 100..=111 one second apart: the median of the last 11 is 106.
+    linear(&mut chain, 12, 3);
+    let t = template(&chain, None, 5);
+    let far = testkit::mine(&c, &t, &job(10_000), T0 + 12, 5);
+    let r = reject(&mut chain, far);
+    assert_eq!(
+        r,
+        RejectReason::CoinHeightTooFarAhead {
+            got: 10_000,
+            max: 112
+        }
+    );
+    let just_past = testkit::mine(&c, &t, &job(113), T0 + 12, 5);
+    assert!(matches!(
+        reject(&mut chain, just_past),
+        RejectReason::CoinHeightTooFarAhead { got: 113, .. }
+    ));
+    // The honest share, six blocks above the median, is accepted.
+    accept(&mut chain, testkit::mine(&c, &t, &job(112), T0 + 12, 5));
 }

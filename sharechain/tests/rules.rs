@@ -1,5 +1,5 @@
 //! Rules of `docs/consensus.md` not covered elsewhere, each with a test that breaks with it: the
-//! window's work cap (§10.1), uncle credits (§8, §10.2), the coin-height tie-break (§9), the
+//! window's work cap (§10.1), uncle credits (§8, §10.2), the fork-choice weight and tie-break (§9), the
 //! minimum payout (§10.4) and the dust policy (§10.7).
 
 mod common;
@@ -79,31 +79,79 @@ fn an_uncle_is_credited_80_percent_and_its_includer_20() {
     assert_eq!(weight_of(&payouts, &script(12)), w + fifth);
 }
 
+/// A share's proof-of-work hash as a 256-bit number.
+fn pow_number(c: &Consensus, s: &otedama_sharechain::Share) -> U256 {
+    U256::from_le_bytes(s.header.pow_hash(c.pow_algo()).to_byte_array())
+}
+
 #[test]
-fn equal_work_goes_to_the_greater_coin_height_before_the_lower_id() {
-    let c = consensus(Coin::Bitcoin, 2160);
+fn equal_rule_work_goes_to_the_lower_pow_hash_not_the_coin_height_or_the_id() {
+    // Litecoin: the proof-of-work hash (scrypt) is not the share id (sha256d).
+    let c = consensus(Coin::Litecoin, 2160);
     let mut chain = memory_chain(&c);
     let ids = linear(&mut chain, 3, 1);
     let t = template(&chain, Some(&ids[2]), 4);
+    let u = template(&chain, Some(&ids[2]), 5);
     let mut job_a = job(500);
     let mut job_b = job(501);
     job_a.merkle_branch.clear();
     job_b.merkle_branch.clear();
-    // Try extranonces until the stale (lower coin height) share has the lower id, so only the
-    // coin height can make the fresher one win.
+    // Try extranonces until the stale (lower coin height) share has the lower pow hash but the
+    // greater id: only the pow hash can make it win.
     let (stale, fresh) = (0u64..)
         .map(|e| {
             (
                 testkit::mine(&c, &t, &job_a, T0 + 3, e),
-                testkit::mine(&c, &t, &job_b, T0 + 3, e),
+                testkit::mine(&c, &u, &job_b, T0 + 3, e),
             )
         })
-        .find(|(a, b)| U256::from_le_bytes(a.id().0) < U256::from_le_bytes(b.id().0))
+        .find(|(a, b)| {
+            pow_number(&c, a) < pow_number(&c, b)
+                && U256::from_le_bytes(a.id().0) > U256::from_le_bytes(b.id().0)
+        })
         .expect("found");
-    let fresh_id = fresh.id();
-    accept(&mut chain, stale);
+    let stale_id = stale.id();
     accept(&mut chain, fresh);
-    assert_eq!(chain.tip(), Some(fresh_id));
+    accept(&mut chain, stale);
+    assert_eq!(chain.tip(), Some(stale_id));
+}
+
+#[test]
+fn a_sibling_one_step_harder_than_the_rule_does_not_win_the_race() {
+    // A floor of 2^16 hashes (2^240), so that one compact step shows in the integer work: the
+    // next harder compact, 1effff00, is 2^-16 less target and one hash more work (65537).
+    let mut p = params(Coin::Bitcoin, 2160);
+    p.share_pow_limit = CompactTarget::from_consensus(0x1f01_0000);
+    let c = Consensus::new(p).expect("valid");
+    let mut chain = memory_chain(&c);
+    let ids = linear(&mut chain, 5, 2);
+    let honest_t = template(&chain, Some(&ids[4]), 10);
+    assert_eq!(honest_t.data.bits.to_consensus(), 0x1f01_0000);
+    let harder = CompactTarget::from_consensus(0x1f00_ffff);
+    let mut req = request(11);
+    req.share_bits = Some(harder);
+    let hard_t = chain.template_at(Some(&ids[4]), &req).expect("template");
+    assert_eq!(hard_t.data.bits, harder);
+    assert_eq!(hard_t.data.max_bits, honest_t.data.max_bits);
+    // An honest sibling whose pow hash is the lower: the tie rule, not the claimed bits, decides.
+    let (honest, hard) = (0u64..)
+        .map(|e| {
+            (
+                mine_template(&c, &honest_t, T0 + 5, e),
+                mine_template(&c, &hard_t, T0 + 5, e),
+            )
+        })
+        .find(|(a, b)| pow_number(&c, a) < pow_number(&c, b))
+        .expect("found");
+    let honest_id = accept(&mut chain, honest);
+    let before = chain.chain_work();
+    accept(&mut chain, hard);
+    assert_eq!(
+        chain.tip(),
+        Some(honest_id),
+        "the harder claim won the race"
+    );
+    assert_eq!(chain.chain_work(), before);
 }
 
 #[test]

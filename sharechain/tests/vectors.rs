@@ -16,37 +16,37 @@ const IDS: [(Coin, Network, &str); 7] = [
     (
         Coin::Bitcoin,
         Network::Mainnet,
-        "0f0152d422704579cdb3bda113ec36869bf7d9a2449cf218a0b3c486e7021f20",
+        "3d580145b698477f6b85d70c18258e33a9b1da2c1c40072db637ad59bffb1005",
     ),
     (
         Coin::Bitcoin,
         Network::Testnet,
-        "9f2c3e18d7c3850ffee6413f2510c581dc2e31878699b4b248f10dfa471a85bf",
+        "89964e383ba9ff90714c0d3191adbd58603a9ff45cf87cd4860d2f1d6630a589",
     ),
     (
         Coin::Bitcoin,
         Network::Signet,
-        "05ed26fb1d59c2519135209743738c39ff5ab660adbde6f26806cb4b3bb39bcb",
+        "ba7ed13be599ad27334430e9818ea3323f6138bcfe6aba0714de0722211b0cd3",
     ),
     (
         Coin::Bitcoin,
         Network::Regtest,
-        "5bc86e0c2b83d4882b014f4fcf46a6170d939f5f96f8bd174d1dd4178f4b1acb",
+        "1602be8f4e3e70a0877b08b933669cfcb56e32f58480ed8915c160f5a0a07bc0",
     ),
     (
         Coin::Litecoin,
         Network::Mainnet,
-        "c876a56ff8c75717a14a13bb06c83ed407828ab9a5c9cb96ee3a289dce9dd311",
+        "9404f76f810f07d2ff779868bea500d21164c32f6c763c873f15a3cc838dc558",
     ),
     (
         Coin::Litecoin,
         Network::Testnet,
-        "c1d7b289d2fa15341431c66c4153cecbab2418d9daa37874a63d587cf8b56a50",
+        "42543c0739e7ba2ce1ab420a16ca0c9d8df65f735329633d8364dfd8a1a362d5",
     ),
     (
         Coin::Litecoin,
         Network::Regtest,
-        "3ddded2ed5d254fcc6c9d57cd21791cb27512e8e5f8696115806f053bd7fee66",
+        "342cd55c83b7b7be50220679dd5a46d347026ec7f3621cc960be0a7d0df5e6cd",
     ),
 ];
 

@@ -126,6 +126,8 @@ impl<S: ShareStore> ShareChain<S> {
         let script = self.index.scripts.intern(&share.data.payout_script);
         let mut own_credit = pre.work;
         let mut weight = pre.work;
+        let rule_work = crate::index::work_of(share.data.max_bits);
+        let mut fork_weight = rule_work;
         let mut credits = vec![(script, U256::ZERO)];
         for uncle in share.data.uncles.iter().filter_map(|u| self.index.get(u)) {
             let includer = uncle
@@ -135,14 +137,15 @@ impl<S: ShareStore> ShareChain<S> {
                 / U256::from_u64(100);
             own_credit = own_credit + includer;
             weight = weight + uncle.work;
+            fork_weight = fork_weight + uncle.rule_work;
             credits.push((uncle.script, uncle.work - includer));
         }
         credits[0].1 = own_credit;
         let parent = (!share.is_genesis()).then_some(share.data.prev_share);
         let held_parent = parent.filter(|_| !root).and_then(|p| self.index.get(&p));
         let chain_work = match held_parent {
-            Some(parent) => parent.chain_work + weight,
-            None => stored_work.unwrap_or(weight),
+            Some(parent) => parent.chain_work + fork_weight,
+            None => stored_work.unwrap_or(fork_weight),
         };
         Entry {
             id: pre.id,
@@ -153,6 +156,8 @@ impl<S: ShareStore> ShareChain<S> {
             coin_height: pre.coin_height,
             script,
             work: pre.work,
+            rule_work,
+            pow_hash: pre.pow_hash,
             weight,
             chain_work,
             uncles: share.data.uncles.clone(),
