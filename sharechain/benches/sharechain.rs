@@ -46,7 +46,8 @@ fn script(n: u32) -> ScriptBuf {
 fn request(n: u32) -> TemplateRequest {
     TemplateRequest {
         payout_script: script(n),
-        coinbase_value: Amount::from_sat(312_500_000),
+        // At least the subsidy at coin height 800 000 on both coins (6.25 BTC, 50 LTC).
+        coinbase_value: Amount::from_sat(5_000_000_000),
         block_bits: CompactTarget::from_consensus(BLOCK_BITS),
         witness_commitment: Some(WitnessCommitment::from_byte_array([7; 32])),
         share_bits: None,

@@ -56,6 +56,10 @@ pub enum RejectReason {
     /// The coinbase value is above the coin's supply.
     #[error("coinbase value {0} is above the coin's supply")]
     ValueTooLarge(Amount),
+    /// The coinbase value is below the block subsidy at the share's coin height: the share
+    /// could not be a block.
+    #[error("coinbase value {value} is below the subsidy {subsidy} at its coin height")]
+    ValueBelowSubsidy { value: Amount, subsidy: Amount },
     /// A zero parent without height 0, height 0 with a parent, or a genesis share with uncles.
     #[error("genesis shape is wrong: a zero parent goes with height 0 and no uncles")]
     BadGenesis,
@@ -203,6 +207,18 @@ pub(crate) fn precheck(
     }
     if share.coinbase.value > p.max_money {
         return Err(RejectReason::ValueTooLarge(share.coinbase.value));
+    }
+    // A block's coinbase may claim up to subsidy + fees; a share claiming less than the subsidy
+    // is a block its miner means to burn (§5 check 6).
+    let subsidy = p
+        .coin
+        .params(p.network)
+        .map_or(0, |chain| chain.subsidy(coin_height));
+    if share.coinbase.value.to_sat() < subsidy {
+        return Err(RejectReason::ValueBelowSubsidy {
+            value: share.coinbase.value,
+            subsidy: Amount::from_sat(subsidy),
+        });
     }
     if share.is_genesis() != (d.height == 0) || (share.is_genesis() && !d.uncles.is_empty()) {
         return Err(RejectReason::BadGenesis);

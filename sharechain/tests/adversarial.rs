@@ -640,3 +640,31 @@ fn a_coin_height_far_above_the_ancestors_is_rejected() {
     // The honest share, six blocks above the median, is accepted.
     accept(&mut chain, testkit::mine(&c, &t, &job(112), T0 + 12, 5));
 }
+
+#[test]
+fn a_coinbase_below_the_subsidy_is_rejected() {
+    // Bitcoin regtest: 50 coins below coin height 150, 25 from 150 on.
+    let (c, mut chain, _) = base();
+    let with_value = |chain: &ShareChain<MemoryStore>, sat: u64| {
+        let mut req = request(5);
+        req.coinbase_value = Amount::from_sat(sat);
+        chain.template(&req).expect("template")
+    };
+    // A miner burning the block it might find: one satoshi instead of the subsidy.
+    let burn = testkit::mine(&c, &with_value(&chain, 1), &job(112), T0 + 12, 5);
+    assert_eq!(
+        reject(&mut chain, burn),
+        RejectReason::ValueBelowSubsidy {
+            value: Amount::from_sat(1),
+            subsidy: Amount::from_sat(5_000_000_000)
+        }
+    );
+    let t = with_value(&chain, 2_500_000_000);
+    let short = testkit::mine(&c, &t, &job(149), T0 + 12, 5);
+    assert!(matches!(
+        reject(&mut chain, short),
+        RejectReason::ValueBelowSubsidy { .. }
+    ));
+    // After the halving, 25 coins is the whole subsidy.
+    accept(&mut chain, testkit::mine(&c, &t, &job(150), T0 + 12, 5));
+}
