@@ -347,9 +347,11 @@ pub(crate) fn contextual(
         }
         check_coin_height(consensus, share, median, heights[heights.len() / 2])?;
     }
-    // 17: uncles.
+    // 17: uncles, except those this node cannot verify (§11.4): they are not credited.
     for uncle_id in &d.uncles {
-        check_uncle(consensus, index, d.height, &d.prev_share, uncle_id)?;
+        if !uncle_unverifiable(consensus, index, d.height, &d.prev_share, uncle_id) {
+            check_uncle(consensus, index, d.height, &d.prev_share, uncle_id)?;
+        }
     }
     // 18: the coinbase pays exactly the window's payouts.
     let cap = crate::window::work_cap(consensus, share.header.bits());
@@ -394,6 +396,31 @@ fn check_coin_height(
         });
     }
     Ok(())
+}
+
+/// Whether uncle `uncle_id` of a share at `height` on `prev_share` (a held parent) can never be
+/// verified on this node (§11.4): the share's ancestry is cut short (a sync root, or a share
+/// whose parent was pruned) at a height `c` an uncle may reach down to, and the uncle is not
+/// held or is at or below `c`. Its parent would be below the cut, where walks never go, so the
+/// sibling check could not pass even though a node holding the whole chain accepts it.
+pub(crate) fn uncle_unverifiable(
+    consensus: &Consensus,
+    index: &Index,
+    height: u32,
+    prev_share: &ShareId,
+    uncle_id: &ShareId,
+) -> bool {
+    let low = height.saturating_sub(consensus.params().max_uncle_depth);
+    let cut = index
+        .ancestry(prev_share)
+        .take_while(|e| e.height >= low)
+        .find(|e| e.parent.is_some() && index.parent(e).is_none())
+        .map(|e| e.height);
+    match (cut, index.get(uncle_id)) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(c), Some(uncle)) => uncle.height <= c,
+    }
 }
 
 /// Check 17 for one held uncle of a share at `height` on `prev_share` (§8).

@@ -23,6 +23,9 @@ pub(crate) struct Window {
     credits: IdMap<ScriptId, U256>,
     total_weight: U256,
     limit: usize,
+    /// How many shares of the window have credits that are not known in full (a root, or a
+    /// share near one, naming an uncle this node holds not or cannot verify).
+    unknown: usize,
 }
 
 /// The credits of a window after the work cap: one entry per script.
@@ -45,6 +48,7 @@ impl Window {
             w.shares.push_back((entry.id, entry.weight));
             add_credits(&mut w.credits, &entry.credits);
             w.total_weight = w.total_weight + entry.weight;
+            w.unknown += usize::from(!entry.credits_known());
         }
         w
     }
@@ -60,6 +64,7 @@ impl Window {
         self.shares.push_front((entry.id, entry.weight));
         add_credits(&mut self.credits, &entry.credits);
         self.total_weight = self.total_weight + entry.weight;
+        self.unknown += usize::from(!entry.credits_known());
         if self.shares.len() > self.limit {
             let (old, weight) = self.shares.pop_back().expect("longer than the limit");
             self.total_weight = self.total_weight - weight;
@@ -67,6 +72,7 @@ impl Window {
                 .get(&old)
                 .expect("window shares are held (pruning keeps more)");
             sub_credits(&mut self.credits, &old.credits);
+            self.unknown -= usize::from(!old.credits_known());
         }
     }
 
@@ -109,13 +115,23 @@ impl Window {
     }
 
     /// Whether the first `keep` shares are exactly the window a node holding the whole chain
-    /// would use. Walks stop only at the oldest share, so only it can be cut short: a root, or
-    /// a share whose parent was pruned. Such a share is harmless when the walk would have
-    /// stopped there anyway (`N` shares, or the work cap already exceeded) and its own credits
-    /// are known (a root's uncles may not be held, so their credits would be missing). This is
+    /// would use. Every one of them must have its credits known in full (a root's uncles may
+    /// not be held, and a share just above a root may name an uncle that cannot be verified,
+    /// §11.4). Walks stop only at the oldest share, so only it can be cut short: a root, or a
+    /// share whose parent was pruned. Such a share is harmless when the walk would have
+    /// stopped there anyway (`N` shares, or the work cap already exceeded). This is
     /// computed from the shares themselves at every query, so it turns true once the window has
     /// moved past a sync root and false again after a reorg onto a cut-short branch.
     fn is_complete(&self, index: &Index, keep: usize, cap: Option<U256>) -> bool {
+        let credits_unknown = self.unknown > 0
+            && self
+                .shares
+                .iter()
+                .take(keep)
+                .any(|(id, _)| !index.get(id).is_some_and(|e| e.credits_known()));
+        if credits_unknown {
+            return false;
+        }
         if keep < self.shares.len() {
             return true;
         }
@@ -126,9 +142,8 @@ impl Window {
         if !cut_short {
             return true;
         }
-        let walk_ends_here =
-            self.shares.len() >= self.limit || cap.is_some_and(|cap| self.total_weight > cap);
-        walk_ends_here && oldest.credits_known()
+        // Cut short where the walk would have stopped anyway.
+        self.shares.len() >= self.limit || cap.is_some_and(|cap| self.total_weight > cap)
     }
 
     /// The window's shares, newest first.

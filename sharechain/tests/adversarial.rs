@@ -668,3 +668,32 @@ fn a_coinbase_below_the_subsidy_is_rejected() {
     // After the halving, 25 coins is the whole subsidy.
     accept(&mut chain, testkit::mine(&c, &t, &job(150), T0 + 12, 5));
 }
+
+#[test]
+fn a_share_naming_a_sibling_of_the_sync_root_is_accepted_without_that_uncle() {
+    let c = consensus(Coin::Bitcoin, 5);
+    let (full, best) = chain_with_an_uncle(&c, 20);
+    // The late node's root is share 6; share 7 names share 6's sibling, whose parent (share 5)
+    // the late node will never hold: the uncle cannot be verified there.
+    let uncle = best[7].data.uncles[0];
+    let mut late = memory_chain(&c);
+    assert!(matches!(
+        late.add_root(best[6].clone(), NOW).expect("store"),
+        AddOutcome::Accepted(_)
+    ));
+    for s in &best[7..] {
+        accept(&mut late, s.clone());
+    }
+    assert!(!late.contains(&uncle));
+    assert_eq!(late.orphan_count(), 0);
+    assert!(
+        late.missing().is_empty(),
+        "nothing to fetch back to the horizon"
+    );
+    assert_eq!(late.tip(), full.tip());
+    // Once the window has moved past the shares near the root, the late node's payouts are
+    // the full node's, and its payout check is on.
+    assert_eq!(payout_bytes(&late, 4), payout_bytes(&full, 4));
+    let forged = one_satoshi_moved(&late);
+    assert_eq!(reject(&mut late, forged), RejectReason::PayoutsMismatch);
+}

@@ -80,12 +80,24 @@ impl<S: ShareStore> ShareChain<S> {
         if !share.is_genesis() && !self.index.contains(&share.data.prev_share) {
             missing.push(share.data.prev_share);
         }
+        // An uncle this node can never verify is not waited for (§11.4): it would never
+        // arrive with a parent, and the sync would walk back to the peers' prune horizon.
+        let parent_held = missing.is_empty();
+        let d = &share.data;
         missing.extend(
-            share
-                .data
-                .uncles
+            d.uncles
                 .iter()
                 .filter(|u| !self.index.contains(u))
+                .filter(|u| {
+                    !(parent_held
+                        && validate::uncle_unverifiable(
+                            &self.consensus,
+                            &self.index,
+                            d.height,
+                            &d.prev_share,
+                            u,
+                        ))
+                })
                 .copied(),
         );
         missing
@@ -129,7 +141,22 @@ impl<S: ShareStore> ShareChain<S> {
         let rule_work = crate::index::work_of(share.data.max_bits);
         let mut fork_weight = rule_work;
         let mut credits = vec![(script, U256::ZERO)];
-        for uncle in share.data.uncles.iter().filter_map(|u| self.index.get(u)) {
+        let d = &share.data;
+        let verifiable = |u: &&ShareId| {
+            root || !validate::uncle_unverifiable(
+                &self.consensus,
+                &self.index,
+                d.height,
+                &d.prev_share,
+                u,
+            )
+        };
+        for uncle in d
+            .uncles
+            .iter()
+            .filter(verifiable)
+            .filter_map(|u| self.index.get(u))
+        {
             let includer = uncle
                 .work
                 .checked_mul_u64(u64::from(100 - p.uncle_credit_percent))
