@@ -50,6 +50,9 @@ pub enum TemplateError {
     /// The coinbase value is above the coin's supply.
     #[error("coinbase value {0} is above the coin's supply")]
     ValueTooLarge(Amount),
+    /// The parent is at the greatest height (2^32 − 1): no share can follow it.
+    #[error("the parent is at the greatest height, a child's height would overflow")]
+    HeightOverflow,
 }
 
 /// A share in the making: fixed except for the header and the coinbase input script.
@@ -175,7 +178,15 @@ impl<S: ShareStore> ShareChain<S> {
                 bits
             }
         };
-        let (prev_share, height) = tip.map_or((ShareId::ZERO, 0), |t| (t.id, t.height + 1));
+        let (prev_share, height) = match tip {
+            None => (ShareId::ZERO, 0),
+            Some(t) => (
+                t.id,
+                t.height
+                    .checked_add(1)
+                    .ok_or(TemplateError::HeightOverflow)?,
+            ),
+        };
         let data = ShareData {
             version: self.consensus.params().share_version,
             consensus_id: self.consensus.id(),

@@ -96,6 +96,9 @@ pub enum RejectReason {
     /// The height is not the parent's plus one.
     #[error("share height {got}, expected {want}")]
     BadHeight { got: u32, want: u32 },
+    /// The parent is at the greatest height (2^32 − 1): no share can follow it.
+    #[error("the parent is at the greatest height, a child's height would overflow")]
+    HeightOverflow,
     /// The share's target is easier than the difficulty rule allows.
     #[error("share target {bits} is easier than the rule's {rule}")]
     TargetEasierThanRule {
@@ -288,10 +291,15 @@ pub(crate) fn contextual(
     };
     // 14: height.
     if let Some(parent) = parent {
-        if d.height != parent.height + 1 {
+        // A root may claim any height, even the greatest: then no child can follow it.
+        let want = parent
+            .height
+            .checked_add(1)
+            .ok_or(RejectReason::HeightOverflow)?;
+        if d.height != want {
             return Err(RejectReason::BadHeight {
                 got: d.height,
-                want: parent.height + 1,
+                want,
             });
         }
     }

@@ -697,3 +697,30 @@ fn a_share_naming_a_sibling_of_the_sync_root_is_accepted_without_that_uncle() {
     let forged = one_satoshi_moved(&late);
     assert_eq!(reject(&mut late, forged), RejectReason::PayoutsMismatch);
 }
+
+#[test]
+fn a_root_at_the_greatest_height_has_no_child() {
+    let (c, other, _) = base();
+    // A root at height 2^32 − 1 (its parent is not held, so only the context-free checks ran).
+    let mut t = template(&other, None, 5);
+    t.data.height = u32::MAX;
+    recommit(&mut t);
+    let top = testkit::mine(&c, &t, &job(112), T0 + 12, 5);
+    let top_id = top.id();
+    let mut late = memory_chain(&c);
+    assert!(matches!(
+        late.add_root(top, NOW).expect("store"),
+        AddOutcome::Accepted(_)
+    ));
+    assert_eq!(late.height(), Some(u32::MAX));
+    // No template on it, and a share naming it as its parent is rejected, without a panic.
+    assert_eq!(
+        late.template(&request(1)),
+        Err(otedama_sharechain::TemplateError::HeightOverflow)
+    );
+    let mut t = template(&other, None, 6);
+    t.data.prev_share = top_id;
+    recommit(&mut t);
+    let child = testkit::mine(&c, &t, &job(113), T0 + 13, 6);
+    assert_eq!(reject(&mut late, child), RejectReason::HeightOverflow);
+}

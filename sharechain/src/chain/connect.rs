@@ -274,7 +274,7 @@ impl<S: ShareStore> ShareChain<S> {
     /// Prunes when the tip has risen `prune_interval` since the last time.
     fn maybe_prune(&mut self) -> Result<(), ChainError> {
         let h = self.height().unwrap_or(0);
-        if h >= self.last_prune + self.config.prune_interval {
+        if h.saturating_sub(self.last_prune) >= self.config.prune_interval {
             self.prune()?;
         }
         Ok(())
