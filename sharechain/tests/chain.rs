@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 use otedama_proto::chain::Coin;
-use otedama_proto::hash::ShareId;
 use otedama_sharechain::{AddOutcome, ChainEvent};
 
 #[test]
@@ -220,7 +219,6 @@ fn a_claimed_harder_target_weighs_more() {
         .expect("miner 0 paid");
     // 16 times the work of one share against miner 0's three.
     assert!(two.amount.to_sat() > 5 * one.amount.to_sat());
-    let _ = ShareId::ZERO;
 }
 
 #[test]
