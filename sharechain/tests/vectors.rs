@@ -10,7 +10,7 @@ use otedama_proto::target::CompactTarget;
 use otedama_proto::uint::U256;
 use otedama_sharechain::payout::{payout_bytes, split};
 use otedama_sharechain::retarget::{next_max_target, ParentTiming};
-use otedama_sharechain::Consensus;
+use otedama_sharechain::{Consensus, ConsensusParams};
 
 const IDS: [(Coin, Network, &str); 7] = [
     (
@@ -128,4 +128,77 @@ fn payout_split() {
 
 fn hex_string(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// §14's second payout vector: an output cap, a rounding remainder and a lottery whose seed has
+/// distinct bytes (read little-endian, the winner is payee 6; read big-endian it would be 4).
+#[test]
+fn payout_split_with_cap_remainder_and_lottery() {
+    let mut p = ConsensusParams::for_network(Coin::Bitcoin, Network::Mainnet).expect("exists");
+    p.max_payout_outputs = 5;
+    let c = Consensus::new(p).expect("valid");
+    let scripts: Vec<ScriptBuf> = (1..=7).map(p2wpkh).collect();
+    let credits: Vec<(&Script, U256)> = scripts
+        .iter()
+        .zip([7u64, 6, 5, 4, 3, 2, 1])
+        .map(|(s, w)| (s.as_script(), U256::from_u64(w) << 64))
+        .collect();
+    let seed: [u8; 32] = std::array::from_fn(|i| i as u8);
+    let out = split(
+        &c,
+        &credits,
+        Amount::from_sat(100_000_007),
+        &p2wpkh(9),
+        &ShareId::from_byte_array(seed),
+    );
+    for p in &out {
+        println!("| `{}` | {} |", p.script.to_hex_string(), p.amount.to_sat());
+    }
+    let got: Vec<(u8, u64)> = out
+        .iter()
+        .map(|p| (p.script.as_bytes()[2], p.amount.to_sat()))
+        .collect();
+    // bonus 500 000, D = 99 500 007; K = 5 keeps three (7:6:5 of 28), the tail (4+3+2+1 of 28)
+    // gets 35 535 716 and goes to one payee by lottery: x = seed mod 10·2^64 ≈ 8.03·2^64, the
+    // running sum 4, 7, 9 first exceeds it at payee 6. Remainder 2 to the finder.
+    assert_eq!(
+        got,
+        vec![
+            (1, 24_875_001),
+            (2, 21_321_430),
+            (3, 17_767_858),
+            (6, 35_535_716),
+            (9, 500_002)
+        ]
+    );
+}
+
+/// §14's third payout vector: payees below the minimum payout, a tail too small for a lottery.
+#[test]
+fn payout_split_below_the_minimum_payout() {
+    let c = Consensus::for_network(Coin::Bitcoin, Network::Mainnet).expect("exists");
+    let scripts: Vec<ScriptBuf> = (1..=5).map(p2wpkh).collect();
+    let credits: Vec<(&Script, U256)> = scripts
+        .iter()
+        .zip([50u64, 30, 15, 4, 1])
+        .map(|(s, w)| (s.as_script(), U256::from_u64(w) << 64))
+        .collect();
+    let seed: [u8; 32] = std::array::from_fn(|i| 0xff - i as u8);
+    let out = split(
+        &c,
+        &credits,
+        Amount::from_sat(100_000),
+        &p2wpkh(9),
+        &ShareId::from_byte_array(seed),
+    );
+    for p in &out {
+        println!("| `{}` | {} |", p.script.to_hex_string(), p.amount.to_sat());
+    }
+    let got: Vec<(u8, u64)> = out
+        .iter()
+        .map(|p| (p.script.as_bytes()[2], p.amount.to_sat()))
+        .collect();
+    // bonus 500, D = 99 500: 49 750, 29 850, 14 925 kept; payee 4 would get 3 980 < 10 000, so
+    // 4 and 5 form the tail, 4 975 < 10 000: no lottery, the finder gets 500 + 4 975.
+    assert_eq!(got, vec![(1, 49_750), (2, 29_850), (3, 14_925), (9, 5_475)]);
 }
