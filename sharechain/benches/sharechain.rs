@@ -6,6 +6,8 @@
 //! - `pplns/full_window`: the payouts of a full window with uncles at the tip (incremental
 //!   window) and at the tip's parent (window rebuilt by walking).
 //! - `store/load`: opening a chain of ten windows (21 600 shares) from sled.
+//! - `sync/ids_worst`: the answer to the costliest `Ids` request a peer can send: a locator of
+//!   64 copies of a deep side-branch id against a chain of four windows.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -298,6 +300,39 @@ fn store_load(c: &mut Criterion) {
     group.finish();
 }
 
+/// The worst `Ids` request (`docs/protocol.md` §5.3): 64 copies of the deepest side-branch share
+/// held (on no best chain, so the answer falls back to the sync depth below the tip), `max` 2000,
+/// against four windows of shares (8640, what a node keeps before it prunes).
+fn sync_ids(c: &mut Criterion) {
+    let mut chain = ShareChain::open(consensus(Coin::Bitcoin), MemoryStore::new()).expect("opens");
+    grow(&mut chain, 4 * WINDOW);
+    let side = chain
+        .held_ids()
+        .into_iter()
+        .filter(|id| !chain.is_on_best_chain(id))
+        .map(|id| {
+            let height = chain
+                .get_share(&id)
+                .expect("read")
+                .expect("held")
+                .data
+                .height;
+            (height, id)
+        })
+        .min()
+        .expect("grow makes side shares")
+        .1;
+    let locator = vec![side; 64];
+    let depth = 2 * WINDOW as usize + 12;
+    c.bench_function("sync/ids_worst", |b| {
+        b.iter(|| {
+            let (ids, more) = chain.ids_after_bounded(criterion::black_box(&locator), 2000, depth);
+            assert!(ids.len() == 2000 && more);
+            ids
+        })
+    });
+}
+
 /// The floor under `accept/scrypt`: one scrypt hash of a header (proto's single-hash path); and
 /// the work of a target (a 256-bit division), which every accepted share costs once.
 fn pow_floor(c: &mut Criterion) {
@@ -326,6 +361,7 @@ criterion_group!(
     accept_flush,
     pplns,
     store_load,
-    pow_floor
+    pow_floor,
+    sync_ids
 );
 criterion_main!(benches);

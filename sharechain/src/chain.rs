@@ -5,6 +5,7 @@
 //! This file holds the types and the public API; the accept path (validate, connect, move the
 //! tip, retry orphans) is in `connect`, the payouts and their ranking cache in `rankings`.
 
+mod best;
 mod connect;
 mod rankings;
 
@@ -28,6 +29,7 @@ use crate::share::Share;
 use crate::store::{ShareStore, StoreError};
 use crate::validate::{Prechecked, RejectReason};
 use crate::window::Window;
+pub(crate) use best::BestChain;
 use rankings::RankedWindow;
 
 /// Node-side settings of a chain (not consensus).
@@ -131,6 +133,8 @@ pub struct ShareChain<S: ShareStore> {
     store: S,
     pub(crate) index: Index,
     pub(crate) tip: Option<ShareId>,
+    /// The best chain by height, for sync answers.
+    pub(crate) best: BestChain,
     pub(crate) window: Window,
     orphans: OrphanPool,
     last_prune: u32,
@@ -167,6 +171,7 @@ impl<S: ShareStore> ShareChain<S> {
             store,
             index: Index::default(),
             tip: None,
+            best: BestChain::default(),
             window: Window::default(),
             last_prune: 0,
             rankings: RefCell::default(),
@@ -195,6 +200,7 @@ impl<S: ShareStore> ShareChain<S> {
             chain.index.insert(entry);
         }
         chain.tip = chain.index.best().map(|e| e.id);
+        chain.best = BestChain::build(&chain.index, chain.tip.as_ref());
         chain.window = Window::build(&chain.index, chain.tip.as_ref(), limit);
         chain.last_prune = chain.height().unwrap_or(0);
         Ok(chain)
@@ -381,6 +387,7 @@ impl<S: ShareStore> ShareChain<S> {
             return Ok(0);
         };
         let ids = self.index.prune_below(cutoff);
+        self.best.prune_below(cutoff);
         self.staged.forget(&ids);
         self.store.remove(&ids)?;
         Ok(ids.len())

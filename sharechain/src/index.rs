@@ -140,10 +140,15 @@ pub(crate) struct Index {
     entries: IdMap<ShareId, Entry>,
     by_height: BTreeMap<u32, Vec<ShareId>>,
     pub scripts: Scripts,
+    /// Entries looked up by id: tests bound the cost of a request with it.
+    #[cfg(test)]
+    pub lookups: std::cell::Cell<u64>,
 }
 
 impl Index {
     pub fn get(&self, id: &ShareId) -> Option<&Entry> {
+        #[cfg(test)]
+        self.lookups.set(self.lookups.get() + 1);
         self.entries.get(id)
     }
 
@@ -172,12 +177,12 @@ impl Index {
         if entry.root {
             return None;
         }
-        entry.parent.as_ref().and_then(|p| self.entries.get(p))
+        entry.parent.as_ref().and_then(|p| self.get(p))
     }
 
     /// `start` and its held ancestors, newest first.
     pub fn ancestry<'a>(&'a self, start: &ShareId) -> impl Iterator<Item = &'a Entry> + 'a {
-        let mut next = self.entries.get(start);
+        let mut next = self.get(start);
         std::iter::from_fn(move || {
             let current = next?;
             next = self.parent(current);

@@ -790,13 +790,8 @@ impl Actor {
                         locator.into_iter().map(ShareId::from_byte_array).collect();
                     let max = (max as usize).min(wire::MAX_IDS_PER_REQUEST);
                     let depth = 2 * chain.consensus().params().window_shares as usize + 12;
-                    let mut ids = chain.ids_after(&locator, usize::MAX);
-                    let matched = locator.iter().any(|id| chain.is_on_best_chain(id));
-                    if !matched && ids.len() > depth {
-                        ids.drain(..ids.len() - depth);
-                    }
-                    let more = ids.len() > max;
-                    ids.truncate(max);
+                    // Bounded by the distinct locator ids and the ids returned (§5.3).
+                    let (ids, more) = chain.ids_after_bounded(&locator, max, depth);
                     SyncResponse::Ids {
                         ids: ids.into_iter().map(ShareId::to_byte_array).collect(),
                         more,

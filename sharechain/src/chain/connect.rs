@@ -221,6 +221,7 @@ impl<S: ShareStore> ShareChain<S> {
                 self.window = Window::build(&self.index, Some(&pre.id), limit);
             }
             self.tip = Some(pre.id);
+            self.best.set_tip(&self.index, &pre.id);
         }
         Ok(())
     }
