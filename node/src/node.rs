@@ -133,7 +133,14 @@ pub async fn run(
             chain_dir.display()
         )
     })?;
-    let chain = ShareChain::open(consensus, store).context("cannot load the sharechain")?;
+    // A store of another consensus id is refused with what to do; name the directory too.
+    let chain = ShareChain::open(consensus, store).with_context(|| {
+        format!(
+            "cannot load the sharechain in {} (data directory {}, set with --data-dir)",
+            chain_dir.display(),
+            config.data_dir.display()
+        )
+    })?;
     info!(
         shares = chain.len(),
         height = ?chain.height(),

@@ -23,7 +23,7 @@ use crate::codec;
 use crate::commit::Staged;
 use crate::index::{work_of, Index};
 use crate::orphans::OrphanPool;
-use crate::params::Consensus;
+use crate::params::{Consensus, ConsensusId};
 use crate::payout::Payout;
 use crate::share::Share;
 use crate::store::{ShareStore, StoreError};
@@ -123,6 +123,20 @@ pub enum ChainError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The store holds the sharechain of another consensus id (another coin, network or pool,
+    /// or consensus parameters changed since it was written): its shares must not become the
+    /// parents of this chain's.
+    #[error(
+        "this store holds the sharechain of consensus id {stored}, but this node runs consensus \
+         id {running} (another network or pool, or the consensus rules changed since): use \
+         another data directory, or remove this store to sync the chain of {running} from peers"
+    )]
+    WrongConsensus {
+        /// The id the store was written under.
+        stored: ConsensusId,
+        /// The id of the chain being opened.
+        running: ConsensusId,
+    },
 }
 
 /// The sharechain of one consensus id.
@@ -153,16 +167,38 @@ impl<S: ShareStore> ShareChain<S> {
 
     /// [`ShareChain::open`] with explicit node settings. `keep_heights` is raised to at least a
     /// window plus the uncle depth and the median span, which validation needs held.
+    ///
+    /// A store of another consensus id is refused ([`ChainError::WrongConsensus`]): by the id
+    /// the store keeps, or, for a store written before it kept one, by its shares' own ids. A
+    /// store without an id gets this chain's.
     pub fn open_with(
         consensus: Consensus,
-        store: S,
+        mut store: S,
         mut config: ChainConfig,
     ) -> Result<Self, ChainError> {
+        let running = consensus.id();
+        let kept = store.consensus_id()?;
+        if let Some(stored) = kept.filter(|s| *s != running) {
+            return Err(ChainError::WrongConsensus { stored, running });
+        }
         let p = consensus.params();
         let needed = p.window_shares + p.max_uncle_depth + p.median_span + 2;
         config.keep_heights = config.keep_heights.max(needed);
         config.prune_interval = config.prune_interval.max(1);
         let mut records = store.load_all()?;
+        if let Some(r) = records
+            .iter()
+            .find(|r| r.share.data.consensus_id != running)
+        {
+            return Err(ChainError::WrongConsensus {
+                stored: r.share.data.consensus_id,
+                running,
+            });
+        }
+        if kept.is_none() {
+            store.set_consensus_id(&running)?;
+            store.flush()?;
+        }
         records.sort_by_key(|r| r.share.data.height);
         let limit = consensus.params().window_shares as usize;
         let mut chain = ShareChain {

@@ -141,6 +141,36 @@ fn pruning_keeps_the_window<H: Harness>(mut h: H) {
     grow(&mut chain, 5);
 }
 
+/// A store keeps the consensus id of the chain it holds: opening it for another sharechain (another
+/// network, or parameters changed since) is refused with a message that says what to do, whether
+/// the store holds shares or not.
+fn a_store_of_another_consensus_is_refused<H: Harness>(mut h: H) {
+    let (ours, theirs) = (consensus(Coin::Bitcoin, 20), consensus(Coin::Bitcoin, 21));
+    assert_ne!(ours.id(), theirs.id());
+    let chain = ShareChain::open(ours.clone(), h.open()).expect("opens");
+    let store = h.reopen(chain.into_store().expect("store"));
+    let Err(err) = ShareChain::open(theirs.clone(), store) else {
+        panic!(
+            "a store of consensus id {} opened for {}",
+            ours.id(),
+            theirs.id()
+        );
+    };
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&ours.id().to_string()) && msg.contains(&theirs.id().to_string()),
+        "{msg}"
+    );
+    assert!(msg.contains("remove"), "{msg}");
+    // With shares in it, and reopened by its own consensus, it still opens.
+    let fresh = h.open();
+    let store = h.reopen(fresh);
+    let mut chain = ShareChain::open(ours.clone(), store).expect("its own consensus opens it");
+    grow(&mut chain, 3);
+    let store = h.reopen(chain.into_store().expect("store"));
+    assert!(ShareChain::open(theirs, store).is_err());
+}
+
 macro_rules! suite {
     ($name:ident, $make:expr) => {
         mod $name {
@@ -156,6 +186,10 @@ macro_rules! suite {
             #[test]
             fn pruning_keeps_the_window() {
                 super::pruning_keeps_the_window($make);
+            }
+            #[test]
+            fn a_store_of_another_consensus_is_refused() {
+                super::a_store_of_another_consensus_is_refused($make);
             }
         }
     };
@@ -190,4 +224,25 @@ fn a_held_directory_is_reported_in_use() {
     );
     drop(held);
     SledStore::open(dir.path()).expect("opens once released");
+}
+
+/// A store written before stores kept their consensus id is judged by its shares' own ids.
+#[test]
+fn a_store_without_a_kept_id_is_judged_by_its_shares() {
+    let (ours, theirs) = (consensus(Coin::Bitcoin, 20), consensus(Coin::Bitcoin, 21));
+    let mut chain = ShareChain::open(ours.clone(), MemoryStore::new()).expect("opens");
+    let ids = grow(&mut chain, 2);
+    let share = chain.get_share(&ids[0]).expect("read").expect("held");
+    let mut legacy = MemoryStore::new();
+    let record = StoredShare {
+        share,
+        root: false,
+        chain_work: Default::default(),
+    };
+    legacy.put(&ids[0], &record).expect("put");
+    assert_eq!(legacy.consensus_id().expect("read"), None);
+    let err = ShareChain::open(theirs, legacy.clone()).expect_err("shares of another id");
+    assert!(err.to_string().contains(&ours.id().to_string()), "{err}");
+    let chain = ShareChain::open(ours.clone(), legacy).expect("its own consensus opens it");
+    assert_eq!(chain.store().consensus_id().expect("read"), Some(ours.id()));
 }

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use otedama_proto::hash::ShareId;
 
 pub use crate::codec::StoredShare;
-use crate::codec::{self, CodecError};
+use crate::codec::{self, CodecError, RECORD_VERSION};
+use crate::params::ConsensusId;
 pub use sled_store::SledStore;
 
 /// A storage failure.
@@ -52,6 +53,12 @@ pub trait ShareStore {
     fn tip(&self) -> Result<Option<ShareId>, StoreError>;
     /// Every stored share, in no particular order.
     fn load_all(&self) -> Result<Vec<StoredShare>, StoreError>;
+    /// The consensus id of the sharechain the store holds (`None`: a new store, or one written
+    /// before the id was kept). The chain refuses to open a store of another id.
+    fn consensus_id(&self) -> Result<Option<ConsensusId>, StoreError>;
+    /// Records the consensus id of the sharechain the store holds. Not durable until
+    /// [`ShareStore::flush`].
+    fn set_consensus_id(&mut self, id: &ConsensusId) -> Result<(), StoreError>;
     /// Makes every write so far durable.
     fn flush(&mut self) -> Result<(), StoreError>;
 }
@@ -70,6 +77,7 @@ pub struct MemoryStore {
 struct Records {
     shares: BTreeMap<ShareId, Vec<u8>>,
     tip: Option<Vec<u8>>,
+    consensus: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +85,7 @@ enum Write {
     Put(ShareId, Vec<u8>),
     Remove(ShareId),
     Tip(Vec<u8>),
+    Consensus(Vec<u8>),
 }
 
 impl MemoryStore {
@@ -103,6 +112,29 @@ impl MemoryStore {
     pub fn is_empty(&self) -> bool {
         self.live.shares.is_empty()
     }
+}
+
+/// A stored consensus id: `[record version] [32 bytes]`.
+fn encode_consensus_id(id: &ConsensusId) -> Vec<u8> {
+    let mut out = Vec::with_capacity(33);
+    out.push(RECORD_VERSION);
+    out.extend_from_slice(&id.0);
+    out
+}
+
+fn decode_consensus_id(bytes: &[u8]) -> Result<ConsensusId, StoreError> {
+    let error = match bytes {
+        [RECORD_VERSION, rest @ ..] => match <[u8; 32]>::try_from(rest) {
+            Ok(id) => return Ok(ConsensusId(id)),
+            Err(_) => CodecError::ShortRecord(bytes.len()),
+        },
+        [v, ..] => CodecError::UnknownRecordVersion(*v),
+        [] => CodecError::ShortRecord(0),
+    };
+    Err(StoreError::Corrupt {
+        key: "consensus".into(),
+        error,
+    })
 }
 
 fn decode(key: &ShareId, bytes: &[u8]) -> Result<StoredShare, StoreError> {
@@ -156,6 +188,21 @@ impl ShareStore for MemoryStore {
         self.live.shares.iter().map(|(k, v)| decode(k, v)).collect()
     }
 
+    fn consensus_id(&self) -> Result<Option<ConsensusId>, StoreError> {
+        self.live
+            .consensus
+            .as_deref()
+            .map(decode_consensus_id)
+            .transpose()
+    }
+
+    fn set_consensus_id(&mut self, id: &ConsensusId) -> Result<(), StoreError> {
+        let bytes = encode_consensus_id(id);
+        self.live.consensus = Some(bytes.clone());
+        self.pending.push(Write::Consensus(bytes));
+        Ok(())
+    }
+
     fn flush(&mut self) -> Result<(), StoreError> {
         for write in self.pending.drain(..) {
             match write {
@@ -166,6 +213,7 @@ impl ShareStore for MemoryStore {
                     self.durable.shares.remove(&id);
                 }
                 Write::Tip(bytes) => self.durable.tip = Some(bytes),
+                Write::Consensus(bytes) => self.durable.consensus = Some(bytes),
             }
         }
         Ok(())

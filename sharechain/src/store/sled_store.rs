@@ -1,7 +1,8 @@
 //! The sled 0.34 share store: the only module of the crate that touches sled.
 //!
 //! Two trees: `shares` (share id → versioned record) and `meta` (`tip` → versioned id, `schema`
-//! → the record version the directory was written with). `flush` is sled's, which writes its
+//! → the record version the directory was written with, `consensus` → the versioned consensus
+//! id of the sharechain it holds). `flush` is sled's, which writes its
 //! buffers and fsyncs: what was written before it survives a `kill -9` or a power cut.
 
 use std::path::Path;
@@ -9,8 +10,11 @@ use std::time::{Duration, Instant};
 
 use otedama_proto::hash::ShareId;
 
-use super::{decode, ShareStore, StoreError, StoredShare};
+use super::{
+    decode, decode_consensus_id, encode_consensus_id, ShareStore, StoreError, StoredShare,
+};
 use crate::codec::{self, RECORD_VERSION};
+use crate::params::ConsensusId;
 
 /// Shares in a sled database directory.
 #[derive(Debug, Clone)]
@@ -145,6 +149,21 @@ impl ShareStore for SledStore {
             out.push(decode(&ShareId::from_byte_array(key), &v)?);
         }
         Ok(out)
+    }
+
+    fn consensus_id(&self) -> Result<Option<ConsensusId>, StoreError> {
+        self.meta
+            .get("consensus")
+            .map_err(io)?
+            .map(|v| decode_consensus_id(&v))
+            .transpose()
+    }
+
+    fn set_consensus_id(&mut self, id: &ConsensusId) -> Result<(), StoreError> {
+        self.meta
+            .insert("consensus", encode_consensus_id(id))
+            .map_err(io)?;
+        Ok(())
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {
