@@ -72,6 +72,8 @@ impl Fake {
                 best_peer_height: Some(41),
                 queued: 5,
                 fetched: 9,
+                chain_error: None,
+                chain_errors: 0,
             }),
             peer_id: Some("12D3KooWtest".into()),
             peers: 2,

@@ -7,7 +7,7 @@ use super::judge;
 use super::peers::{Fault, PeerTable, BAN_GOSSIP_SCORE, IDS_COST};
 use super::sync::{SyncQueue, PER_PEER, QUEUE_AHEAD, SLACK};
 use super::wire::{self, ChainStatus, SyncRequest, SyncResponse};
-use super::worker::{self, ChainDone, ChainJob, Verdict};
+use super::worker::{self, ChainDone, ChainJob, FailedJob, Verdict};
 use super::{Command, NetworkConfig, NetworkView};
 use crate::work::chain::SharedChain;
 use futures::StreamExt;
@@ -84,6 +84,9 @@ pub(crate) struct Actor {
     bootstrapped: bool,
     gossip_accepted: u64,
     gossip_invalid: u64,
+    /// The chain worker's last failure, until a later job succeeds (shown in status).
+    chain_error: Option<String>,
+    chain_errors: u64,
 }
 
 impl std::fmt::Debug for Actor {
@@ -135,6 +138,8 @@ impl Actor {
             bootstrapped: false,
             gossip_accepted: 0,
             gossip_invalid: 0,
+            chain_error: None,
+            chain_errors: 0,
         }
     }
 
@@ -439,7 +444,27 @@ impl Actor {
 
     fn on_done(&mut self, done: ChainDone) {
         self.drain_overflow();
+        if !matches!(done, ChainDone::Failed { .. }) && self.chain_error.take().is_some() {
+            info!("the chain worker stores network shares again");
+        }
         match done {
+            ChainDone::Failed { job, error } => {
+                self.chain_errors += 1;
+                self.chain_error = Some(error);
+                match job {
+                    // Not forwarded; peers will send it again or sync brings it.
+                    FailedJob::Gossip { source, message_id } => {
+                        self.validate(&message_id, &source, MessageAcceptance::Ignore);
+                    }
+                    // Our failure, not the peer's: its ids are fetched again, without charge.
+                    FailedJob::Batch { asked, .. } => {
+                        self.sync.in_worker = self.sync.in_worker.saturating_sub(1);
+                        self.sync.retry(&asked);
+                        self.schedule_bodies();
+                    }
+                }
+                self.update_synced();
+            }
             ChainDone::Gossip {
                 source,
                 message_id,
@@ -1039,6 +1064,8 @@ impl Actor {
         view.sync.best_peer_height = best_peer_height;
         view.sync.queued = self.sync.outstanding();
         view.sync.fetched = self.sync.fetched;
+        view.sync.chain_error = self.chain_error.clone();
+        view.sync.chain_errors = self.chain_errors;
         view.gossip_accepted = self.gossip_accepted;
         view.gossip_invalid = self.gossip_invalid;
     }

@@ -85,6 +85,11 @@ pub struct SyncView {
     pub queued: usize,
     /// Shares fetched and accepted by sync since start.
     pub fetched: u64,
+    /// The last failure of the chain worker that stores network shares (a storage error such
+    /// as a full or failing disk, or a panic), until a later job succeeds; `null` when fine.
+    pub chain_error: Option<String>,
+    /// Chain worker jobs that failed since start.
+    pub chain_errors: u64,
 }
 
 /// The network's state, as the rest of the node sees it.
@@ -182,6 +187,8 @@ pub async fn spawn(
             best_peer_height: None,
             queued: 0,
             fetched: 0,
+            chain_error: None,
+            chain_errors: 0,
         },
         gossip_accepted: 0,
         gossip_invalid: 0,

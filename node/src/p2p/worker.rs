@@ -1,6 +1,10 @@
 //! The chain worker: one thread that gives shares from the network to the sharechain, so that
 //! validation (one scrypt hash per share) never stalls the swarm's event loop. It flushes once per
 //! job (group commit) before it reports, so a share is durable before it is forwarded.
+//!
+//! Every job is answered: a storage error (a full or failing disk) or a panic in the chain code
+//! ends that job with [`ChainDone::Failed`], not the worker, so the actor's sync bookkeeping never
+//! waits for an answer that cannot come.
 
 use super::judge::{self, Blame};
 use crate::work::chain::SharedChain;
@@ -9,7 +13,7 @@ use libp2p::PeerId;
 use otedama_proto::hash::ShareId;
 use otedama_sharechain::codec::decode_share;
 use otedama_sharechain::params::MAX_SHARE_BYTES;
-use otedama_sharechain::{AddOutcome, ChainError};
+use otedama_sharechain::{AddOutcome, ChainError, ShareStore};
 use std::collections::HashSet;
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
@@ -75,9 +79,52 @@ pub enum Verdict {
     },
 }
 
+/// The job a failure belongs to: what the actor needs to undo its bookkeeping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailedJob {
+    /// A gossiped share.
+    Gossip {
+        /// The peer that forwarded it.
+        source: PeerId,
+        /// Gossipsub's id of the message.
+        message_id: MessageId,
+    },
+    /// A sync batch.
+    Batch {
+        /// The peer that sent it.
+        peer: PeerId,
+        /// The shares asked for: to fetch again.
+        asked: Vec<ShareId>,
+    },
+}
+
+impl ChainJob {
+    fn failed(&self) -> FailedJob {
+        match self {
+            ChainJob::Gossip {
+                source, message_id, ..
+            } => FailedJob::Gossip {
+                source: *source,
+                message_id: message_id.clone(),
+            },
+            ChainJob::Batch { peer, asked, .. } => FailedJob::Batch {
+                peer: *peer,
+                asked: asked.clone(),
+            },
+        }
+    }
+}
+
 /// A finished job.
 #[derive(Debug)]
 pub enum ChainDone {
+    /// A job that failed for this node's own reason (its store, or a bug): no fault of the peer.
+    Failed {
+        /// The job.
+        job: FailedJob,
+        /// What went wrong, for the log and the status API.
+        error: String,
+    },
     /// A gossiped share.
     Gossip {
         /// The peer that forwarded it.
@@ -116,8 +163,8 @@ fn now() -> u64 {
 }
 
 /// Starts the worker; it stops when `jobs` closes.
-pub fn spawn(
-    chain: SharedChain,
+pub fn spawn<S: ShareStore + Send + 'static>(
+    chain: SharedChain<S>,
     tip_changed: Arc<Notify>,
     jobs: std_mpsc::Receiver<ChainJob>,
     done: mpsc::Sender<ChainDone>,
@@ -126,37 +173,71 @@ pub fn spawn(
         .name("otedama-chain".into())
         .spawn(move || {
             for job in jobs {
-                let result = match job {
-                    ChainJob::Gossip {
-                        source,
-                        message_id,
-                        bytes,
-                    } => gossip(&chain, &tip_changed, &bytes).map(|verdict| ChainDone::Gossip {
-                        source,
-                        message_id,
-                        verdict,
-                    }),
-                    ChainJob::Batch {
-                        peer,
-                        asked,
-                        shares,
-                        roots,
-                    } => batch(&chain, &tip_changed, peer, &asked, shares, &roots),
-                };
-                match result {
-                    Ok(done_msg) => {
-                        if done.blocking_send(done_msg).is_err() {
-                            return;
+                let failed = job.failed();
+                // A panic in the chain code ends this job, not the worker (the chain's lock
+                // recovers from poisoning: every operation validates before it mutates).
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run(&chain, &tip_changed, job)
+                }));
+                let done_msg = match result {
+                    Ok(Ok(done_msg)) => done_msg,
+                    Ok(Err(e)) => {
+                        error!(error = %e, "sharechain storage failed; the job is retried later");
+                        ChainDone::Failed {
+                            job: failed,
+                            error: e.to_string(),
                         }
                     }
-                    Err(e) => error!(error = %e, "sharechain storage failed; network shares are not being stored"),
+                    Err(panic) => {
+                        let what = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| (*s).to_owned())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "a panic".into());
+                        error!(panic = %what, "the chain worker panicked; the job is retried later");
+                        ChainDone::Failed {
+                            job: failed,
+                            error: format!("chain worker panicked: {what}"),
+                        }
+                    }
+                };
+                if done.blocking_send(done_msg).is_err() {
+                    return;
                 }
             }
         })
         .expect("a thread can be started")
 }
 
-fn gossip(chain: &SharedChain, tip_changed: &Notify, bytes: &[u8]) -> Result<Verdict, ChainError> {
+fn run<S: ShareStore>(
+    chain: &SharedChain<S>,
+    tip_changed: &Notify,
+    job: ChainJob,
+) -> Result<ChainDone, ChainError> {
+    match job {
+        ChainJob::Gossip {
+            source,
+            message_id,
+            bytes,
+        } => gossip(chain, tip_changed, &bytes).map(|verdict| ChainDone::Gossip {
+            source,
+            message_id,
+            verdict,
+        }),
+        ChainJob::Batch {
+            peer,
+            asked,
+            shares,
+            roots,
+        } => batch(chain, tip_changed, peer, &asked, shares, &roots),
+    }
+}
+
+fn gossip<S: ShareStore>(
+    chain: &SharedChain<S>,
+    tip_changed: &Notify,
+    bytes: &[u8],
+) -> Result<Verdict, ChainError> {
     if bytes.len() > MAX_SHARE_BYTES {
         return Ok(Verdict::Rejected {
             blame: Blame::Proof,
@@ -215,8 +296,8 @@ fn gossip(chain: &SharedChain, tip_changed: &Notify, bytes: &[u8]) -> Result<Ver
     })
 }
 
-fn batch(
-    chain: &SharedChain,
+fn batch<S: ShareStore>(
+    chain: &SharedChain<S>,
     tip_changed: &Notify,
     peer: PeerId,
     asked: &[ShareId],
@@ -306,4 +387,143 @@ fn batch(
         missing,
         fault,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otedama_proto::chain::{Coin, Network};
+    use otedama_proto::target::CompactTarget;
+    use otedama_sharechain::codec::encode_share;
+    use otedama_sharechain::{
+        Consensus, ConsensusId, ConsensusParams, MemoryStore, ShareChain, StoreError, StoredShare,
+    };
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A memory store whose next `fail` flushes fail (a full or broken disk) and whose next
+    /// `panic` flushes panic.
+    #[derive(Debug)]
+    struct FlakyStore {
+        inner: MemoryStore,
+        fail: Arc<AtomicU32>,
+        panic: Arc<AtomicU32>,
+    }
+
+    fn take(n: &AtomicU32) -> bool {
+        n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+            .is_ok()
+    }
+
+    impl ShareStore for FlakyStore {
+        fn put(&mut self, id: &ShareId, record: &StoredShare) -> Result<(), StoreError> {
+            self.inner.put(id, record)
+        }
+        fn get(&self, id: &ShareId) -> Result<Option<StoredShare>, StoreError> {
+            self.inner.get(id)
+        }
+        fn remove(&mut self, ids: &[ShareId]) -> Result<(), StoreError> {
+            self.inner.remove(ids)
+        }
+        fn set_tip(&mut self, tip: &ShareId) -> Result<(), StoreError> {
+            self.inner.set_tip(tip)
+        }
+        fn tip(&self) -> Result<Option<ShareId>, StoreError> {
+            self.inner.tip()
+        }
+        fn load_all(&self) -> Result<Vec<StoredShare>, StoreError> {
+            self.inner.load_all()
+        }
+        fn consensus_id(&self) -> Result<Option<ConsensusId>, StoreError> {
+            self.inner.consensus_id()
+        }
+        fn set_consensus_id(&mut self, id: &ConsensusId) -> Result<(), StoreError> {
+            self.inner.set_consensus_id(id)
+        }
+        fn flush(&mut self) -> Result<(), StoreError> {
+            if take(&self.panic) {
+                panic!("injected panic in the store");
+            }
+            if take(&self.fail) {
+                return Err(StoreError::Io(
+                    "No space left on device (os error 28)".into(),
+                ));
+            }
+            self.inner.flush()
+        }
+    }
+
+    fn consensus() -> Consensus {
+        let mut p = ConsensusParams::for_network(Coin::Bitcoin, Network::Regtest).expect("exists");
+        p.share_pow_limit = CompactTarget::from_consensus(0x207f_ffff);
+        Consensus::new(p).expect("valid")
+    }
+
+    /// Every job gets an answer, even when the store fails or the chain code panics, and the
+    /// worker keeps working afterwards.
+    #[test]
+    fn every_job_is_answered_through_store_errors_and_panics() {
+        let c = consensus();
+        let start = u32::try_from(now()).expect("before 2106") - 1000;
+        let scripts = [bitcoin::ScriptBuf::from_bytes(
+            [&[0x00, 0x14][..], &[0x42; 20]].concat(),
+        )];
+        let shares = otedama_sharechain::testkit::mine_chain(&c, 3, start, &scripts);
+        let (fail, panic) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+        let store = FlakyStore {
+            inner: MemoryStore::new(),
+            fail: Arc::clone(&fail),
+            panic: Arc::clone(&panic),
+        };
+        let chain = SharedChain::new(ShareChain::open(c, store).expect("opens"));
+        let (jobs_tx, jobs_rx) = std_mpsc::sync_channel(8);
+        let (done_tx, mut done_rx) = mpsc::channel(8);
+        // Armed after opening, which flushes (the consensus id).
+        fail.store(1, Ordering::SeqCst);
+        panic.store(1, Ordering::SeqCst);
+        let worker = spawn(chain.clone(), Arc::new(Notify::new()), jobs_rx, done_tx);
+        let peer = PeerId::random();
+        let job = |i: usize| ChainJob::Batch {
+            peer,
+            asked: vec![shares[i].id()],
+            shares: vec![encode_share(&shares[i])],
+            roots: HashSet::new(),
+        };
+        // The first flush panics, the second fails, the third works.
+        for i in 0..3 {
+            // A worker that died leaves its queue closed: what it did not answer is counted below.
+            let _ = jobs_tx.send(job(i));
+        }
+        drop(jobs_tx);
+        let _ = worker.join();
+        let mut answers = Vec::new();
+        while let Ok(done) = done_rx.try_recv() {
+            answers.push(done);
+        }
+        assert_eq!(answers.len(), 3, "{answers:?}");
+        let errors: Vec<&str> = answers
+            .iter()
+            .filter_map(|a| match a {
+                ChainDone::Failed {
+                    job: FailedJob::Batch { asked, .. },
+                    error,
+                } => {
+                    assert_eq!(
+                        asked.len(),
+                        1,
+                        "the failed batch's ids come back to refetch"
+                    );
+                    Some(error.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(errors.len(), 2, "{answers:?}");
+        assert!(errors[0].contains("injected panic"), "{}", errors[0]);
+        assert!(errors[1].contains("No space left"), "{}", errors[1]);
+        assert!(
+            matches!(&answers[2], ChainDone::Batch { fault: None, .. }),
+            "the worker keeps working: {:?}",
+            answers[2]
+        );
+    }
 }

@@ -3,22 +3,28 @@
 //! [`ShareChain`] is not `Sync`; its operations take microseconds, so one mutex is enough. Nothing
 //! holds the lock across an `.await`.
 
-use otedama_sharechain::{ShareChain, SledStore};
+use otedama_sharechain::{ShareChain, ShareStore, SledStore};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The sharechain of a running node.
-#[derive(Clone, Debug)]
-pub struct SharedChain(Arc<Mutex<ShareChain<SledStore>>>);
+/// The sharechain of a running node (sled; tests give other stores, e.g. one whose disk fails).
+#[derive(Debug)]
+pub struct SharedChain<S: ShareStore = SledStore>(Arc<Mutex<ShareChain<S>>>);
 
-impl SharedChain {
+impl<S: ShareStore> Clone for SharedChain<S> {
+    fn clone(&self) -> Self {
+        SharedChain(Arc::clone(&self.0))
+    }
+}
+
+impl<S: ShareStore> SharedChain<S> {
     /// Wraps an opened chain.
-    pub fn new(chain: ShareChain<SledStore>) -> Self {
+    pub fn new(chain: ShareChain<S>) -> Self {
         SharedChain(Arc::new(Mutex::new(chain)))
     }
 
     /// Locks the chain. A panic while it was held cannot leave it half-changed (every
     /// operation validates before it mutates), so a poisoned lock is taken over.
-    pub fn lock(&self) -> MutexGuard<'_, ShareChain<SledStore>> {
+    pub fn lock(&self) -> MutexGuard<'_, ShareChain<S>> {
         self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
