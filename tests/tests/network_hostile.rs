@@ -60,6 +60,7 @@ enum Seen {
     Subscribed(PeerId),
     Published(Result<(), String>),
     SyncFailed(String),
+    Refused(String),
 }
 
 /// A libp2p peer in this process with the node's behaviour, except: gossipsub will publish
@@ -183,6 +184,14 @@ impl Hostile {
                                     .sync
                                     .send_response(channel, SyncResponse::Status(ChainStatus::EMPTY));
                             }
+                            request_response::Event::Message {
+                                message:
+                                    request_response::Message::Response {
+                                        response: SyncResponse::Refused(reason),
+                                        ..
+                                    },
+                                ..
+                            } => say(Seen::Refused(reason)),
                             request_response::Event::OutboundFailure { error, .. } => {
                                 say(Seen::SyncFailed(error.to_string()));
                             }
@@ -444,6 +453,15 @@ impl Pool {
                 h.id
             );
         }
+        if attack.reason.contains(&"malformed sync request") {
+            // §5.5: a malformed request is answered `Refused` before the ban closes the
+            // connection, so a peer learns why.
+            h.expect(Duration::from_secs(10), "a Refused answer", |s| {
+                matches!(s, Seen::Refused(_))
+            })
+            .await
+            .context(attack.name)?;
+        }
         h.expect_shut_out(a_addr, a_id).await.context(attack.name)?;
         let peers = a.peers()?;
         ensure!(
@@ -607,8 +625,8 @@ async fn a_hostile_peer_is_banned_and_nothing_it_sent_is_stored_or_forwarded() -
     Ok(())
 }
 
-/// Malformed sync requests must cost the sender a ban (`docs/protocol.md` §5.5: "any I/O or
-/// decoding error on an incoming request: `Invalid`").
+/// Malformed sync requests must cost the sender a ban, after a `Refused` answer
+/// (`docs/protocol.md` §5.5).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_peer_sending_broken_sync_requests_is_banned() -> Result<()> {
     let mut pool = Pool::start().await?;

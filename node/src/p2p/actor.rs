@@ -12,7 +12,7 @@ use super::{Command, NetworkConfig, NetworkView};
 use crate::work::chain::SharedChain;
 use futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
-use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
+use libp2p::request_response::{self, InboundRequestId, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{identify, kad, ping, Multiaddr, PeerId, Swarm};
@@ -86,6 +86,9 @@ pub(crate) struct Actor {
     gossip_invalid: u64,
     /// The chain worker's last failure, until a later job succeeds (shown in status).
     chain_error: Option<String>,
+    /// Peers whose malformed request is being answered `Refused`: charged once the answer is
+    /// sent (or fails), so that the ban does not close the connection before the refusal.
+    refusing: HashMap<InboundRequestId, (PeerId, String)>,
     chain_errors: u64,
 }
 
@@ -140,6 +143,7 @@ impl Actor {
             gossip_invalid: 0,
             chain_error: None,
             chain_errors: 0,
+            refusing: HashMap::new(),
         }
     }
 
@@ -713,19 +717,21 @@ impl Actor {
                 request_response::Message::Request {
                     request: SyncCall::Malformed(reason),
                     channel,
-                    ..
+                    request_id,
                 } => {
-                    self.punish(
-                        peer,
-                        Fault::Invalid,
-                        &format!("malformed sync request: {reason}"),
-                    );
+                    // Answered first, charged when the answer is out (§5.5).
                     let refusal = SyncResponse::Refused(reason.chars().take(200).collect());
-                    let _ = self
+                    let why = format!("malformed sync request: {reason}");
+                    let sent = self
                         .swarm
                         .behaviour_mut()
                         .sync
                         .send_response(channel, refusal);
+                    if sent.is_ok() {
+                        self.refusing.insert(request_id, (peer, why));
+                    } else {
+                        self.punish(peer, Fault::Invalid, &why);
+                    }
                 }
                 request_response::Message::Response {
                     request_id,
@@ -768,7 +774,16 @@ impl Actor {
                     ),
                 }
             }
-            request_response::Event::InboundFailure { peer, error, .. } => {
+            request_response::Event::InboundFailure {
+                peer,
+                error,
+                request_id,
+                ..
+            } => {
+                if let Some((peer, why)) = self.refusing.remove(&request_id) {
+                    self.punish(peer, Fault::Invalid, &why);
+                    return;
+                }
                 if matches!(&error, request_response::InboundFailure::Io(e) if e.kind() == std::io::ErrorKind::InvalidData)
                 {
                     self.punish(
@@ -778,7 +793,11 @@ impl Actor {
                     );
                 }
             }
-            request_response::Event::ResponseSent { .. } => {}
+            request_response::Event::ResponseSent { request_id, .. } => {
+                if let Some((peer, why)) = self.refusing.remove(&request_id) {
+                    self.punish(peer, Fault::Invalid, &why);
+                }
+            }
         }
     }
 

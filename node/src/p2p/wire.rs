@@ -97,7 +97,7 @@ pub enum SyncRequest {
     Ids {
         /// Ids of the asker's chain, newest first.
         locator: Vec<[u8; 32]>,
-        /// The most ids wanted, at most [`MAX_IDS_PER_REQUEST`].
+        /// The most ids wanted; more than [`MAX_IDS_PER_REQUEST`] is read as that many.
         max: u32,
     },
     /// "Send me these shares." At most [`MAX_SHARES_PER_REQUEST`].
@@ -162,14 +162,12 @@ fn too_many(what: &'static str, len: usize, limit: usize) -> Result<(), WireErro
 }
 
 impl SyncRequest {
-    /// Checks the protocol's limits.
+    /// Checks the protocol's limits on what the request carries. `Ids.max` is not one: it is
+    /// clamped by [`decode_request`] (a wish for more ids than an answer holds is no lie).
     pub fn validate(&self) -> Result<(), WireError> {
         match self {
             SyncRequest::Status => Ok(()),
-            SyncRequest::Ids { locator, max } => {
-                too_many("locator", locator.len(), MAX_LOCATOR)?;
-                too_many("ids asked", *max as usize, MAX_IDS_PER_REQUEST)
-            }
+            SyncRequest::Ids { locator, .. } => too_many("locator", locator.len(), MAX_LOCATOR),
             SyncRequest::Shares(ids) => too_many("shares asked", ids.len(), MAX_SHARES_PER_REQUEST),
         }
     }
@@ -220,10 +218,13 @@ pub fn decode<T: Decode<()>>(bytes: &[u8], limit: usize) -> Result<T, WireError>
     Ok(value)
 }
 
-/// Decodes a sync request and checks its limits.
+/// Decodes a sync request, checks its limits and clamps `Ids.max` to [`MAX_IDS_PER_REQUEST`].
 pub fn decode_request(bytes: &[u8]) -> Result<SyncRequest, WireError> {
-    let request: SyncRequest = decode(bytes, MAX_REQUEST_BYTES)?;
+    let mut request: SyncRequest = decode(bytes, MAX_REQUEST_BYTES)?;
     request.validate()?;
+    if let SyncRequest::Ids { max, .. } = &mut request {
+        *max = (*max).min(MAX_IDS_PER_REQUEST as u32);
+    }
     Ok(request)
 }
 
@@ -250,11 +251,25 @@ mod tests {
             decode_request(&encode(&too_many)),
             Err(WireError::TooMany { .. })
         ));
-        let greedy = SyncRequest::Ids {
-            locator: vec![],
-            max: 1_000_000,
-        };
-        assert!(decode_request(&encode(&greedy)).is_err());
+    }
+
+    /// `Ids.max` is a wish, not a size (`docs/protocol.md` §5.3): a peer that asks for more than
+    /// the limit is answered with at most the limit, not refused or banned.
+    #[test]
+    fn an_ids_request_asking_more_than_the_limit_is_clamped() {
+        for max in [MAX_IDS_PER_REQUEST as u32 + 1, 5000, u32::MAX] {
+            let greedy = SyncRequest::Ids {
+                locator: vec![[7; 32]],
+                max,
+            };
+            assert_eq!(
+                decode_request(&encode(&greedy)),
+                Ok(SyncRequest::Ids {
+                    locator: vec![[7; 32]],
+                    max: MAX_IDS_PER_REQUEST as u32,
+                })
+            );
+        }
     }
 
     #[test]
