@@ -38,6 +38,9 @@ const JOB_QUEUE: usize = 64;
 /// Share batches requested or waiting for the worker, over all peers: bounds the batches held
 /// back in `overflow` when the worker queue is full.
 const MAX_BATCHES: usize = 32;
+/// How long a peer charged for a malformed request keeps its connection after our `Refused` was
+/// sent, so that the refusal reaches it before the ban closes the connection.
+const REFUSAL_GRACE: Duration = Duration::from_secs(1);
 /// How long a starting node waits for every connected peer's status before it decides it is
 /// synced with those that answered.
 const STATUS_GRACE: Duration = Duration::from_secs(5);
@@ -89,6 +92,8 @@ pub(crate) struct Actor {
     /// Peers whose malformed request is being answered `Refused`: charged once the answer is
     /// sent (or fails), so that the ban does not close the connection before the refusal.
     refusing: HashMap<InboundRequestId, (PeerId, String)>,
+    /// Refused peers to charge once [`REFUSAL_GRACE`] has passed, with when the refusal left.
+    refused: Vec<(Instant, PeerId, String)>,
     chain_errors: u64,
 }
 
@@ -144,6 +149,7 @@ impl Actor {
             chain_error: None,
             chain_errors: 0,
             refusing: HashMap::new(),
+            refused: Vec::new(),
         }
     }
 
@@ -781,7 +787,7 @@ impl Actor {
                 ..
             } => {
                 if let Some((peer, why)) = self.refusing.remove(&request_id) {
-                    self.punish(peer, Fault::Invalid, &why);
+                    self.refused.push((Instant::now(), peer, why));
                     return;
                 }
                 if matches!(&error, request_response::InboundFailure::Io(e) if e.kind() == std::io::ErrorKind::InvalidData)
@@ -795,7 +801,7 @@ impl Actor {
             }
             request_response::Event::ResponseSent { request_id, .. } => {
                 if let Some((peer, why)) = self.refusing.remove(&request_id) {
-                    self.punish(peer, Fault::Invalid, &why);
+                    self.refused.push((Instant::now(), peer, why));
                 }
             }
         }
@@ -1000,6 +1006,16 @@ impl Actor {
 
     fn every_second(&mut self) {
         self.drain_overflow();
+        let due: Vec<(PeerId, String)> = {
+            let (due, wait): (Vec<_>, Vec<_>) = std::mem::take(&mut self.refused)
+                .into_iter()
+                .partition(|(at, _, _)| at.elapsed() >= REFUSAL_GRACE);
+            self.refused = wait;
+            due.into_iter().map(|(_, p, why)| (p, why)).collect()
+        };
+        for (peer, why) in due {
+            self.punish(peer, Fault::Invalid, &why);
+        }
         // Gossipsub scores catch what our own checks never see (oversized or unsigned messages).
         let gossip = &self.swarm.behaviour().gossipsub;
         let low: Vec<(PeerId, f64)> = self
