@@ -30,6 +30,9 @@ pub struct StatusView {
     pub coin: String,
     /// `mainnet`, `testnet`, `signet` or `regtest`.
     pub network: String,
+    /// The consensus id of the sharechain this node runs (`docs/consensus.md` §2.3), hex in byte
+    /// order as in the gossip topic (`docs/protocol.md` §3.1): peers of another id never mix.
+    pub consensus_id: String,
     /// Height of the block the node's current template builds (the coin's tip + 1), 0 before the
     /// first template.
     pub height: u32,

@@ -304,6 +304,7 @@ impl ApiSource for NodeApi {
         StatusView {
             coin: self.coin.to_string(),
             network: self.network.to_string(),
+            consensus_id: chain.consensus().id().to_string(),
             height: template.as_ref().map_or(0, |t| t.height),
             sharechain_height: chain.height(),
             tip: chain.tip().map(|t| t.to_string()),

@@ -402,6 +402,13 @@ impl Pool {
             |s| s["sharechain_height"] == seeded_height && s["synced"] == true,
         )?;
         let seeded_tip = tip(&a_status).context("a has a tip")?;
+        // The status tells which sharechain the node runs, as the topic spells it.
+        ensure!(
+            a_status["consensus_id"] == consensus.to_string().as_str()
+                && wire::share_topic(&consensus).contains(&consensus.to_string()),
+            "a's status names consensus id {}, the pool runs {consensus}",
+            a_status["consensus_id"]
+        );
         let c = PoolNode::start("c", base, &daemon, std::slice::from_ref(&a_addr_text))?;
         let c_id = c.multiaddr()?;
         let c_id: PeerId = c_id.rsplit('/').next().context("c's id")?.parse()?;

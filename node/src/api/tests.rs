@@ -60,6 +60,7 @@ impl Fake {
             height: 7,
             sharechain_height: Some(41),
             tip: Some("ab".repeat(32)),
+            consensus_id: "cd".repeat(32),
             shares: 42,
             stratum_clients: 3,
             blocks_found: 2,
@@ -215,6 +216,8 @@ async fn serves_status_payouts_and_a_clear_404() {
     );
     let v: serde_json::Value = serde_json::from_str(body(&status)).unwrap();
     assert_eq!(v["coin"], "litecoin");
+    // A second implementation needs the id to find the topic and sync protocol (protocol §1).
+    assert_eq!(v["consensus_id"], "cd".repeat(32));
     assert_eq!(v["height"], 7);
     assert_eq!(v["synced"], true);
     assert_eq!(v["work"]["state"], "mining");
