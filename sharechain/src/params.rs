@@ -114,7 +114,9 @@ impl ConsensusParams {
             share_version: SHARE_VERSION,
             share_period: period,
             half_life: 10 * period,
-            max_future: 120,
+            // 12 `T` (120 s on mainnet, 12 s on regtest): a fixed 120 s was 12 half-lives on
+            // regtest, enough for shares stamped ahead to stall the pool (§16.1).
+            max_future: 12 * period,
             median_span: 11,
             share_pow_limit: CompactTarget::from_consensus(pow_limit),
             min_target_log2: 128,

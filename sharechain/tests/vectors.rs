@@ -31,7 +31,7 @@ const IDS: [(Coin, Network, &str); 7] = [
     (
         Coin::Bitcoin,
         Network::Regtest,
-        "1602be8f4e3e70a0877b08b933669cfcb56e32f58480ed8915c160f5a0a07bc0",
+        "02d53b4b415ec0d06db4d6a801fab97b63849ca2e14325d3d2c0b6d931b35c6f",
     ),
     (
         Coin::Litecoin,
@@ -46,7 +46,7 @@ const IDS: [(Coin, Network, &str); 7] = [
     (
         Coin::Litecoin,
         Network::Regtest,
-        "342cd55c83b7b7be50220679dd5a46d347026ec7f3621cc960be0a7d0df5e6cd",
+        "80750c168131916be3b50e6f1272deb0cdd9acce99d6470f283c4981eb008003",
     ),
 ];
 
