@@ -237,20 +237,22 @@ impl<S: ShareStore> ShareChain<S> {
     fn select_uncles(&self, height: u32, prev_share: &ShareId) -> Vec<ShareId> {
         let p = self.consensus.params();
         let low = height.saturating_sub(p.max_uncle_depth);
-        let mut eligible: Vec<(U256, ShareId)> = self
+        // Ranked as fork choice counts them (§9): the rule's work, then the lower pow hash, so
+        // a share claiming harder bits than the rule is not preferred for it.
+        let mut eligible: Vec<(U256, U256, ShareId)> = self
             .index
             .ids_in_heights(low..=height.saturating_sub(1))
             .filter(|id| {
                 validate::check_uncle(&self.consensus, &self.index, height, prev_share, id).is_ok()
             })
-            .map(|id| (self.index.get(id).expect("listed ids are held").work, *id))
+            .map(|id| {
+                let e = self.index.get(id).expect("listed ids are held");
+                (e.rule_work, e.pow_hash, *id)
+            })
             .collect();
-        eligible.sort_by(|a, b| {
-            b.0.cmp(&a.0)
-                .then_with(|| id_number(&a.1).cmp(&id_number(&b.1)))
-        });
+        eligible.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         eligible.truncate(p.max_uncles as usize);
-        let mut uncles: Vec<ShareId> = eligible.into_iter().map(|(_, id)| id).collect();
+        let mut uncles: Vec<ShareId> = eligible.into_iter().map(|(_, _, id)| id).collect();
         uncles.sort_by_key(id_number);
         uncles
     }

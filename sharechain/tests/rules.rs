@@ -154,6 +154,46 @@ fn a_sibling_one_step_harder_than_the_rule_does_not_win_the_race() {
     assert_eq!(chain.chain_work(), before);
 }
 
+/// A template names uncles by the rule's work and then the lower proof-of-work hash (§8, §9),
+/// as fork choice counts them: a sibling claiming harder bits is not preferred for it.
+#[test]
+fn a_harder_claimed_uncle_is_not_preferred_over_the_lower_pow_hash() {
+    let mut p = params(Coin::Bitcoin, 2160);
+    p.share_pow_limit = CompactTarget::from_consensus(0x1f01_0000);
+    p.max_uncles = 1;
+    let c = Consensus::new(p).expect("valid");
+    let mut chain = memory_chain(&c);
+    let ids = linear(&mut chain, 5, 2);
+    let honest_t = template(&chain, Some(&ids[4]), 10);
+    let other_t = template(&chain, Some(&ids[4]), 12);
+    let mut req = request(11);
+    req.share_bits = Some(CompactTarget::from_consensus(0x1f00_ffff));
+    let hard_t = chain.template_at(Some(&ids[4]), &req).expect("template");
+    // Three siblings: the tip has the lowest pow hash, the honest uncle candidate the next.
+    let (tip, other, hard) = (0u64..)
+        .map(|e| {
+            (
+                mine_template(&c, &honest_t, T0 + 5, e),
+                mine_template(&c, &other_t, T0 + 5, e),
+                mine_template(&c, &hard_t, T0 + 5, e),
+            )
+        })
+        .find(|(a, b, h)| {
+            pow_number(&c, a) < pow_number(&c, b) && pow_number(&c, b) < pow_number(&c, h)
+        })
+        .expect("found");
+    let tip_id = accept(&mut chain, tip);
+    let other_id = accept(&mut chain, other);
+    accept(&mut chain, hard);
+    assert_eq!(chain.tip(), Some(tip_id));
+    let t = template(&chain, None, 13);
+    assert_eq!(
+        t.data.uncles,
+        vec![other_id],
+        "the harder claim was preferred"
+    );
+}
+
 #[test]
 fn payees_below_the_minimum_payout_go_to_the_lottery() {
     let c = Consensus::for_network(Coin::Bitcoin, otedama_proto::chain::Network::Mainnet)
