@@ -4,7 +4,7 @@
 use super::behaviour::{Behaviour, BehaviourEvent, SyncCall};
 use super::identity::{split_peer_addr, PeerBook};
 use super::judge;
-use super::peers::{Fault, PeerTable, BAN_GOSSIP_SCORE, IDS_COST};
+use super::peers::{self, Fault, PeerTable, BAN_GOSSIP_SCORE, IDS_COST};
 use super::sync::{SyncQueue, PER_PEER, QUEUE_AHEAD, SLACK};
 use super::wire::{self, ChainStatus, SyncRequest, SyncResponse};
 use super::worker::{self, ChainDone, ChainJob, FailedJob, Verdict};
@@ -606,11 +606,46 @@ impl Actor {
 
     // ---- sync ----
 
-    /// Whether a peer with `status` has a best chain this node lacks, with more work.
-    fn is_ahead(&self, status: &ChainStatus) -> bool {
+    /// Whether `peer`, with `status`, has a best chain this node lacks, with more work. The
+    /// claim of a doubted peer (one whose sync fell far short of it) does not count.
+    fn is_ahead(&self, peer: &PeerId, status: &ChainStatus) -> bool {
+        if !self.peers.believed(peer, Instant::now()) {
+            return false;
+        }
         let chain = self.chain.lock();
         status.work() > chain.chain_work().unwrap_or(Work::ZERO)
             && status.tip().is_some_and(|tip| !chain.contains(&tip))
+    }
+
+    /// Once a sync whose source said it had nothing more is over, checks what it claimed
+    /// against the chain work it brought: a claim far above it is doubted (ignored for
+    /// [`peers::DOUBT_DURATION`]) and the peer scored down, so a peer that claims huge work
+    /// can neither keep the node unsynced nor keep directing sync to itself.
+    fn check_claim(&mut self) {
+        if !self.sync.idle() {
+            return;
+        }
+        let Some(peer) = self.sync.ended.take() else {
+            return;
+        };
+        let Some(status) = self
+            .peers
+            .connected
+            .get(&peer)
+            .and_then(|p| p.status.clone())
+        else {
+            return;
+        };
+        let ours = self.chain.lock().chain_work().unwrap_or(Work::ZERO);
+        if self.is_ahead(&peer, &status) && !peers::claim_kept(status.work(), ours) {
+            warn!(%peer, "sync fell far short of the chain work the peer claimed; ignoring its claim");
+            self.peers.doubt(peer, Instant::now());
+            self.punish(
+                peer,
+                Fault::Unhelpful,
+                "claimed chain work its sync did not bring",
+            );
+        }
     }
 
     fn ask_status(&mut self, peer: PeerId) {
@@ -663,7 +698,7 @@ impl Actor {
             .connected
             .get(&peer)
             .and_then(|p| p.status.clone())
-            .is_some_and(|s| self.is_ahead(&s));
+            .is_some_and(|s| self.is_ahead(&peer, &s));
         if more {
             self.request_ids(peer);
         }
@@ -875,7 +910,7 @@ impl Actor {
         match response {
             SyncResponse::Status(status) => {
                 self.heard_status = true;
-                let ahead = self.is_ahead(&status);
+                let ahead = self.is_ahead(&peer, &status);
                 if let Some(p) = self.peers.connected.get_mut(&peer) {
                     p.status = Some(status);
                 }
@@ -919,6 +954,8 @@ impl Actor {
                 }
                 if more {
                     self.request_ids(peer);
+                } else {
+                    self.sync.ended = Some(peer);
                 }
                 self.schedule_bodies();
                 self.update_synced();
@@ -959,20 +996,23 @@ impl Actor {
     }
 
     fn update_synced(&mut self) {
+        self.check_claim();
         self.sync.reconcile();
         let caught_up = self.sync.outstanding() <= SLACK;
         let synced = if self.synced {
             // Once synced, only a real gap (more than gossip's slack) counts as behind.
             caught_up
         } else {
-            let statuses: Vec<Option<ChainStatus>> = self
+            let statuses: Vec<(PeerId, Option<ChainStatus>)> = self
                 .peers
                 .connected
-                .values()
-                .map(|p| p.status.clone())
+                .iter()
+                .map(|(id, p)| (*id, p.status.clone()))
                 .collect();
-            let all_answered = statuses.iter().all(Option::is_some);
-            let behind = statuses.iter().flatten().any(|s| self.is_ahead(s));
+            let all_answered = statuses.iter().all(|(_, s)| s.is_some());
+            let behind = statuses
+                .iter()
+                .any(|(id, s)| s.as_ref().is_some_and(|s| self.is_ahead(id, s)));
             let heard = self.heard_status
                 && (all_answered || self.started.elapsed() >= STATUS_GRACE)
                 && !behind

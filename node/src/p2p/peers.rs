@@ -4,6 +4,7 @@
 use super::wire::ChainStatus;
 use super::{BanView, PeerView};
 use libp2p::{Multiaddr, PeerId};
+use otedama_proto::target::Work;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,14 @@ pub const REQUEST_RATE: f64 = 100.0;
 pub const REQUEST_BURST: f64 = 200.0;
 /// What an `Ids` request costs (it walks the chain from the locator to the tip).
 pub const IDS_COST: f64 = 5.0;
+/// How long the chain work a peer claims is ignored after its sync fell far short of it.
+pub const DOUBT_DURATION: Duration = Duration::from_secs(1800);
+
+/// Whether a sync that brought our chain to `ours` kept a claim of `claimed` work: a peer may
+/// have grown or lost a little since it answered, but not delivered less than half its claim.
+pub fn claim_kept(claimed: Work, ours: Work) -> bool {
+    ours.checked_mul_u64(2).is_none_or(|twice| twice >= claimed)
+}
 
 /// What a fault costs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +88,8 @@ pub struct PeerTable {
     pub connected: HashMap<PeerId, Peer>,
     scores: HashMap<PeerId, i32>,
     bans: HashMap<PeerId, Ban>,
+    /// Peers whose claimed work is ignored, until when.
+    doubted: HashMap<PeerId, Instant>,
 }
 
 impl PeerTable {
@@ -98,6 +109,19 @@ impl PeerTable {
                 budget: (REQUEST_BURST, Instant::now()),
             })
             .connections += 1;
+    }
+
+    /// Ignores `peer`'s claimed work until [`DOUBT_DURATION`] from `now`.
+    pub fn doubt(&mut self, peer: PeerId, now: Instant) {
+        self.doubted.retain(|_, until| *until > now);
+        if self.doubted.len() < MAX_SCORES {
+            self.doubted.insert(peer, now + DOUBT_DURATION);
+        }
+    }
+
+    /// Whether the chain work `peer` claims counts (it is not doubted at `now`).
+    pub fn believed(&self, peer: &PeerId, now: Instant) -> bool {
+        self.doubted.get(peer).is_none_or(|until| *until <= now)
     }
 
     /// Records a closed connection; `true` when it was the peer's last.
@@ -236,6 +260,7 @@ impl PeerTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use otedama_proto::uint::U256;
 
     #[test]
     fn one_invalid_share_bans_and_small_faults_add_up() {
@@ -284,5 +309,28 @@ mod tests {
             .take_while(|_| table.spend(&greedy, 1.0, much_later))
             .count();
         assert_eq!(capped, REQUEST_BURST as usize);
+    }
+
+    #[test]
+    fn a_claim_sync_fell_far_short_of_is_doubted_for_a_while() {
+        let claimed = Work::from_u256(U256::from_u64(1_000_000));
+        assert!(claim_kept(claimed, claimed));
+        assert!(claim_kept(
+            claimed,
+            Work::from_u256(U256::from_u64(600_000))
+        ));
+        assert!(!claim_kept(
+            claimed,
+            Work::from_u256(U256::from_u64(400_000))
+        ));
+        assert!(!claim_kept(claimed, Work::ZERO));
+        let mut table = PeerTable::default();
+        let peer = PeerId::random();
+        let now = Instant::now();
+        assert!(table.believed(&peer, now));
+        table.doubt(peer, now);
+        assert!(!table.believed(&peer, now));
+        assert!(!table.believed(&peer, now + DOUBT_DURATION / 2));
+        assert!(table.believed(&peer, now + DOUBT_DURATION));
     }
 }

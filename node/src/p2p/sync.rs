@@ -39,6 +39,9 @@ pub struct SyncQueue {
     /// The work of the peer whose ids are being fetched: bodies are asked only of peers with at
     /// least this much.
     pub source_work: otedama_proto::target::Work,
+    /// The peer whose `Ids` answers said it had no more: once the sync is idle, the work it
+    /// claimed is checked against what it brought.
+    pub ended: Option<PeerId>,
 }
 
 impl SyncQueue {
