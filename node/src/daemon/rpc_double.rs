@@ -29,6 +29,7 @@ type Handler = dyn Fn(&str, &Value) -> Reply + Send + Sync;
 pub struct TestDoubleDaemon {
     addr: SocketAddr,
     calls: Arc<Mutex<Vec<(String, Value)>>>,
+    handler: Arc<Mutex<Arc<Handler>>>,
     release: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -57,9 +58,15 @@ impl TestDoubleDaemon {
         TestDoubleDaemon {
             addr,
             calls,
+            handler,
             release,
             task,
         }
+    }
+
+    /// Replaces the handler for the calls that arrive from now on.
+    pub fn set_handler(&self, handler: impl Fn(&str, &Value) -> Reply + Send + Sync + 'static) {
+        *self.handler.lock().expect("not poisoned") = Arc::new(handler);
     }
 
     /// Its URL.

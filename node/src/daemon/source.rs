@@ -9,8 +9,10 @@
 //! any of them names a block the current template does not build on; so when the preferred daemon
 //! dies, a failover's publisher still brings new blocks at once. Long-poll and the tip poll carry
 //! on beside them, so a broken subscription only costs speed. Errors never end the task:
-//! it keeps the last template (so miners keep working), reports what is wrong in [`DaemonStatus`],
-//! backs off and fails over to the next URL.
+//! it keeps the last template (so miners keep working) for at most `max_template_age`, reports
+//! what is wrong in [`DaemonStatus`], backs off and fails over to the next URL, whatever the error
+//! (a daemon in initial download or without peers has no current tip either). A daemon on another
+//! chain is refused, and so is a backup whose template builds a lower block than the node had.
 
 use super::rpc::{RpcClient, RpcError};
 use super::template::BlockTemplate;
@@ -19,7 +21,7 @@ use otedama_proto::chain::{ChainParams, Network};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, error, info, warn};
 
@@ -42,6 +44,10 @@ pub struct SourceConfig {
     /// The chain every daemon must be on; checked before a daemon's first template and again
     /// after every failover. `None` checks nothing.
     pub chain: Option<ExpectedChain>,
+    /// The oldest a template may grow without a daemon confirming it (a fresh template, as every
+    /// refresh brings) before it is withdrawn, so that no work goes out on a tip that may be
+    /// long gone.
+    pub max_template_age: Duration,
 }
 
 /// The chain a daemon must be on: the name its `getblockchaininfo` gives and its genesis block.
@@ -81,6 +87,7 @@ impl Default for SourceConfig {
             max_backoff: Duration::from_secs(10),
             zmq: Vec::new(),
             chain: None,
+            max_template_age: Duration::from_secs(180),
         }
     }
 }
@@ -105,6 +112,9 @@ pub struct DaemonStatus {
     pub zmq: Option<String>,
     /// The daemons refused for being on another chain than the node's, each as `URL: why`.
     pub refused: Vec<String>,
+    /// True while no daemon has confirmed a template for longer than the maximum template age:
+    /// the template is withdrawn and miners get no new work.
+    pub template_expired: bool,
 }
 
 /// Why the template source could not use a daemon.
@@ -115,23 +125,29 @@ pub enum SourceError {
     Rpc(#[from] RpcError),
     /// The daemon is on another chain than the node's.
     #[error(
-        "daemon at {url} is on chain `{chain}` (genesis {genesis}), but the node is configured \
-         for {expected} (chain `{expected_name}`, genesis {expected_genesis}); its work is refused: \
-         point --daemon-url at a {expected} daemon"
+        "daemon at {url} is on {found}, but the node is configured for {expected}; its work is \
+         refused: point the node at a daemon of that network"
     )]
     WrongChain {
         /// The daemon URL.
         url: String,
-        /// The chain its `getblockchaininfo` names.
-        chain: String,
-        /// Its genesis block hash.
-        genesis: String,
-        /// The node's coin and network.
+        /// The chain the daemon is on: `chain `test` (genesis …)`.
+        found: String,
+        /// The node's: `litecoin regtest (chain `regtest`, genesis …)`.
         expected: String,
-        /// The chain name the node expects.
-        expected_name: &'static str,
-        /// The genesis block hash the node expects.
-        expected_genesis: &'static str,
+    },
+    /// A backup daemon's template builds a lower block than the node already had.
+    #[error(
+        "daemon at {url} lags: its template builds block {height}, the node already had work for \
+         block {best}; its work is refused until it catches up"
+    )]
+    Lagging {
+        /// The daemon URL.
+        url: String,
+        /// The height its template builds.
+        height: u32,
+        /// The height of the last template published.
+        best: u32,
     },
 }
 
@@ -157,11 +173,11 @@ async fn check_chain(client: &RpcClient, expected: &ExpectedChain) -> Result<(),
     }
     Err(SourceError::WrongChain {
         url: client.url().to_owned(),
-        chain,
-        genesis,
-        expected: expected.label.clone(),
-        expected_name: expected.name,
-        expected_genesis: expected.genesis,
+        found: format!("chain `{chain}` (genesis {genesis})"),
+        expected: format!(
+            "{} (chain `{}`, genesis {})",
+            expected.label, expected.name, expected.genesis
+        ),
     })
 }
 
@@ -314,6 +330,8 @@ pub fn spawn(
             config,
             current: 0,
             checked: None,
+            best: None,
+            confirmed: None,
             backoff: Duration::ZERO,
             template_tx,
             status_tx,
@@ -424,6 +442,10 @@ struct Poller {
     current: usize,
     /// The daemon whose chain was checked since it was last chosen or failed; `None` before.
     checked: Option<usize>,
+    /// The height of the last template published and the daemon it came from.
+    best: Option<(u32, usize)>,
+    /// When a daemon last gave a template.
+    confirmed: Option<Instant>,
     backoff: Duration,
     template_tx: watch::Sender<Option<Arc<BlockTemplate>>>,
     /// Shared with the tasks that copy the ZMQ states into the status.
@@ -466,10 +488,13 @@ impl Poller {
                 _ = tokio::time::sleep(self.config.refresh) => Ok(None),
             };
             need_fetch = match outcome {
-                Ok(Some(t)) => {
-                    self.publish(t);
-                    false
-                }
+                Ok(Some(t)) => match self.publish(t) {
+                    Ok(()) => false,
+                    Err(e) => {
+                        self.failed(e).await;
+                        true
+                    }
+                },
                 Ok(None) => true,
                 Err(e) => {
                     self.failed(e.into()).await;
@@ -504,11 +529,25 @@ impl Poller {
         let t: BlockTemplate = client
             .call("getblocktemplate", json!([{"rules": self.config.rules}]))
             .await?;
-        self.publish(t);
-        Ok(())
+        self.publish(t)
     }
 
-    fn publish(&mut self, mut t: BlockTemplate) {
+    /// Publishes `t`, from the daemon in use, unless it builds a lower block than the last
+    /// template published from another daemon: that daemon lags (a backup that has not caught
+    /// up), and its older tip must not go out as clean jobs. A daemon's own templates may go
+    /// down (its own reorganisation).
+    fn publish(&mut self, mut t: BlockTemplate) -> Result<(), SourceError> {
+        if let Some((best, from)) = self.best {
+            if t.height < best && from != self.current {
+                return Err(SourceError::Lagging {
+                    url: self.daemons.client(self.current).url().to_owned(),
+                    height: t.height,
+                    best,
+                });
+            }
+        }
+        self.best = Some((t.height, self.current));
+        self.confirmed = Some(Instant::now());
         t.daemon = self.current;
         self.backoff = Duration::ZERO;
         let new_block = self
@@ -535,8 +574,26 @@ impl Poller {
             s.url = url;
             s.template_height = Some(t.height);
             s.templates += 1;
+            s.template_expired = false;
         });
         self.template_tx.send_replace(Some(Arc::new(t)));
+        Ok(())
+    }
+
+    /// Withdraws the template once no daemon has confirmed one for `max_template_age`: work on
+    /// it is likely work on a tip that has moved on, and re-sending it would hide the outage.
+    fn expire_old_template(&mut self) {
+        let too_old = self
+            .confirmed
+            .is_some_and(|at| at.elapsed() > self.config.max_template_age);
+        if too_old && self.template_tx.borrow().is_some() {
+            error!(
+                max_age_secs = self.config.max_template_age.as_secs(),
+                "no daemon has confirmed the template for too long: it is withdrawn and miners get no new work until a daemon answers"
+            );
+            self.template_tx.send_replace(None);
+            self.status_tx.send_modify(|s| s.template_expired = true);
+        }
     }
 
     async fn failed(&mut self, e: SourceError) {
@@ -545,7 +602,7 @@ impl Poller {
         // on another network, and the next daemon has not been checked since it was last used.
         self.checked = None;
         if e.is_warming_up() {
-            info!(url = %url, reason = %e, "daemon is not ready yet; waiting");
+            info!(url = %url, reason = %e, "daemon is not ready (warming up, in initial download or without peers)");
         } else if matches!(e, SourceError::WrongChain { .. }) {
             error!(url = %url, error = %e, "daemon on the wrong chain");
         } else {
@@ -556,8 +613,9 @@ impl Poller {
             s.error = Some(e.to_string());
             s.url = url.clone();
         });
-        // Warming up is not a fault of this daemon: stay on it. Anything else: fail over.
-        if !e.is_warming_up() && self.daemons.len() > 1 {
+        // Whatever the error, a backup is better than waiting: a daemon warming up, in initial
+        // download (-10) or without peers (-9) has no current tip to give.
+        if self.daemons.len() > 1 {
             self.current = (self.current + 1) % self.daemons.len();
             info!(
                 url = self.daemons.client(self.current).url(),
@@ -569,6 +627,7 @@ impl Poller {
             .max(Duration::from_millis(250))
             .min(self.config.max_backoff);
         tokio::time::sleep(self.backoff).await;
+        self.expire_old_template();
     }
 }
 

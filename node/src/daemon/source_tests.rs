@@ -273,16 +273,24 @@ fn now_secs() -> u32 {
 /// A test double of a daemon on `chain` (with that chain's `genesis`) whose templates build
 /// block `height`. Long-polls are held (the tip never changes), so the source sits still.
 async fn chain_double(chain: &'static str, genesis: &'static str, height: u32) -> TestDoubleDaemon {
+    TestDoubleDaemon::start(chain_handler(chain, genesis, height)).await
+}
+
+/// What [`chain_double`] answers.
+fn chain_handler(
+    chain: &'static str,
+    genesis: &'static str,
+    height: u32,
+) -> impl Fn(&str, &Value) -> Reply + Send + Sync + 'static {
     let curtime = now_secs();
-    TestDoubleDaemon::start(move |method, params| match method {
+    move |method, params| match method {
         "getblockchaininfo" => Reply::Result(json!({"chain": chain, "blocks": height - 1})),
         "getblockhash" => Reply::Result(json!(genesis)),
         "getblocktemplate" if params[0].get("longpollid").is_some() => Reply::Hold,
         "getblocktemplate" => Reply::Result(template_json(height, curtime)),
         "getbestblockhash" => Reply::Result(json!(prev_hash(height))),
         _ => Reply::Result(Value::Null),
-    })
-    .await
+    }
 }
 
 fn quick_config(chain: Option<ExpectedChain>) -> SourceConfig {
@@ -379,4 +387,140 @@ async fn a_lone_daemon_on_another_network_hands_out_no_work() {
     );
     assert!(feed.template.borrow().is_none());
     assert!(wrong.calls_of("getblocktemplate").is_empty());
+}
+
+// ---- Unhealthy and lagging daemons, stale templates (issue 11.5) ----
+
+/// A regtest Litecoin daemon double at `height`.
+async fn regtest_double(height: u32) -> TestDoubleDaemon {
+    chain_double("regtest", regtest_genesis(), height).await
+}
+
+fn regtest_genesis() -> &'static str {
+    Coin::Litecoin
+        .params(Network::Regtest)
+        .expect("regtest")
+        .genesis_hash
+}
+
+/// A daemon that answers the chain check but whose every other call fails with `code`.
+fn sick_handler(code: i64, message: &'static str) -> impl Fn(&str, &Value) -> Reply + Send + Sync {
+    move |method, _| match method {
+        "getblockchaininfo" => Reply::Result(json!({"chain": "regtest", "blocks": 1})),
+        "getblockhash" => Reply::Result(json!(regtest_genesis())),
+        _ => Reply::Error(code, message.into()),
+    }
+}
+
+#[tokio::test]
+async fn a_primary_that_is_not_connected_or_in_initial_download_is_left_for_a_backup() {
+    let unsynced = TestDoubleDaemon::start(sick_handler(-10, "Litecoin is in initial sync")).await;
+    let unconnected = TestDoubleDaemon::start(sick_handler(-9, "Litecoin is not connected!")).await;
+    let healthy = regtest_double(5).await;
+    let daemons = Daemons::new(vec![
+        unsynced.client(WAIT),
+        unconnected.client(WAIT),
+        healthy.client(WAIT),
+    ]);
+    let (_stop, shutdown) = watch::channel(false);
+    let mut feed = spawn(
+        daemons,
+        quick_config(Some(litecoin(Network::Regtest))),
+        shutdown,
+    );
+    let first = timeout(WAIT, feed.template.wait_for(Option::is_some))
+        .await
+        .expect("the source failed over to the healthy backup in time")
+        .expect("source running")
+        .clone()
+        .expect("some");
+    assert_eq!((first.height, first.daemon), (5, 2));
+}
+
+#[tokio::test]
+async fn a_lagging_backup_is_not_taken_until_it_catches_up() {
+    let primary = regtest_double(10).await;
+    let backup = regtest_double(8).await;
+    let daemons = Daemons::new(vec![primary.client(WAIT), backup.client(WAIT)]);
+    let (_stop, shutdown) = watch::channel(false);
+    let mut feed = spawn(
+        daemons,
+        quick_config(Some(litecoin(Network::Regtest))),
+        shutdown,
+    );
+    timeout(
+        WAIT,
+        feed.template
+            .wait_for(|t| t.as_ref().is_some_and(|t| t.height == 10)),
+    )
+    .await
+    .expect("the primary's template")
+    .expect("source running");
+    // The primary dies; the backup is two blocks behind.
+    primary.set_handler(sick_handler(-1, "gone"));
+    let status = timeout(
+        WAIT,
+        feed.status
+            .wait_for(|s| s.error.as_deref().is_some_and(|e| e.contains("lags"))),
+    )
+    .await
+    .expect("the backup's lag was reported")
+    .expect("source running")
+    .clone();
+    assert!(
+        !backup.calls_of("getblocktemplate").is_empty(),
+        "{status:?}"
+    );
+    let kept = feed
+        .template
+        .borrow()
+        .clone()
+        .expect("the last template is kept");
+    assert_eq!(
+        (kept.height, kept.daemon),
+        (10, 0),
+        "the backup's older tip was not taken"
+    );
+    // The backup catches up: its work is taken.
+    backup.set_handler(chain_handler("regtest", regtest_genesis(), 11));
+    let next = timeout(
+        WAIT,
+        feed.template
+            .wait_for(|t| t.as_ref().is_some_and(|t| t.height == 11)),
+    )
+    .await
+    .expect("the backup's template once it caught up")
+    .expect("source running")
+    .clone()
+    .expect("some");
+    assert_eq!(next.daemon, 1);
+}
+
+#[tokio::test]
+async fn work_is_withdrawn_when_the_template_is_too_old() {
+    let daemon = regtest_double(10).await;
+    let config = SourceConfig {
+        max_template_age: Duration::from_millis(500),
+        ..quick_config(Some(litecoin(Network::Regtest)))
+    };
+    let (_stop, shutdown) = watch::channel(false);
+    let mut feed = spawn(Daemons::new(vec![daemon.client(WAIT)]), config, shutdown);
+    timeout(WAIT, feed.template.wait_for(Option::is_some))
+        .await
+        .expect("a template")
+        .expect("source running");
+    daemon.set_handler(sick_handler(-1, "gone"));
+    timeout(WAIT, feed.template.wait_for(Option::is_none))
+        .await
+        .expect("the old template was withdrawn")
+        .expect("source running");
+    let status = feed.status.borrow().clone();
+    assert!(status.template_expired && !status.healthy, "{status:?}");
+    // The daemon answers again: work comes back.
+    daemon.set_handler(chain_handler("regtest", regtest_genesis(), 11));
+    timeout(WAIT, feed.template.wait_for(Option::is_some))
+        .await
+        .expect("work again")
+        .expect("source running");
+    assert!(!feed.status.borrow().template_expired);
 }
