@@ -76,3 +76,70 @@ async fn template_from_a_real_litecoind_and_recovery_after_a_crash() {
 
     pair.stop().await;
 }
+
+/// A long-poll abandoned at each template refresh keeps one of litecoind's RPC worker threads
+/// until the next block; at the default `-rpcthreads=4` a few refreshes on a quiet chain leave
+/// none for `getblockcount` or `submitblock`. The source must keep one long-poll across refreshes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshes_leave_the_daemons_default_rpc_threads_free() {
+    use otedama_node::daemon::source::{self, Daemons, SourceConfig, SubmitOutcome};
+    use otedama_node::daemon::{Auth, RpcClient};
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut pair = RegtestPair::start_with_rpc_threads(litecoind(), dir.path(), None)
+        .await
+        .unwrap();
+    let (user, password) = pair.primary.rpc_credentials();
+    let client = |timeout| {
+        RpcClient::new(
+            pair.primary.rpc_url(),
+            Auth::UserPass {
+                user: user.into(),
+                password: password.into(),
+            },
+            timeout,
+        )
+    };
+    let refresh = Duration::from_millis(500);
+    let config = SourceConfig {
+        rules: vec!["segwit".into(), "mweb".into()],
+        refresh,
+        ..SourceConfig::default()
+    };
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let mut feed = source::spawn(
+        Daemons::new(vec![client(Duration::from_secs(30))]),
+        config,
+        shutdown,
+    );
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        feed.template.wait_for(Option::is_some),
+    )
+    .await
+    .expect("a first template")
+    .unwrap();
+    // Twelve refresh periods on a chain without new blocks or transactions.
+    tokio::time::sleep(refresh * 12).await;
+
+    let height: u64 = client(Duration::from_secs(20))
+        .call("getblockcount", json!([]))
+        .await
+        .expect("the daemon still answers RPC");
+    assert_eq!(height, 1);
+    // A block submission gets an answer (this one is refused: it is not a block).
+    let outcome = Daemons::new(vec![client(Duration::from_secs(20))])
+        .submit_block("00", 0)
+        .await;
+    assert!(
+        matches!(
+            outcome,
+            Ok(SubmitOutcome::Refused(_)) | Err(RpcError::Rpc { .. })
+        ),
+        "submitblock was not answered: {outcome:?}"
+    );
+
+    stop.send_replace(true);
+    pair.stop().await;
+}

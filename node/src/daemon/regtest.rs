@@ -61,16 +61,30 @@ pub struct RegtestDaemon {
     rpc_port: u16,
     p2p_port: u16,
     connect: Option<u16>,
+    /// `-rpcthreads`; `None` leaves the daemon's default (4).
+    rpc_threads: Option<u16>,
     rpc: RpcClient,
 }
 
 impl RegtestDaemon {
     /// Starts a daemon with its data in `datadir` on free loopback ports; with `connect`, it
-    /// connects to the daemon listening on that P2P port.
+    /// connects to the daemon listening on that P2P port. It gets 16 RPC threads, as several
+    /// nodes long-poll one daemon in the network tests.
     pub async fn start(
         binary: &Path,
         datadir: &Path,
         connect: Option<u16>,
+    ) -> Result<Self, RegtestError> {
+        Self::start_with_rpc_threads(binary, datadir, connect, Some(16)).await
+    }
+
+    /// Like [`RegtestDaemon::start`] with `-rpcthreads=N`, or the daemon's default (4, as most
+    /// operators run it) for `None`.
+    pub async fn start_with_rpc_threads(
+        binary: &Path,
+        datadir: &Path,
+        connect: Option<u16>,
+        rpc_threads: Option<u16>,
     ) -> Result<Self, RegtestError> {
         std::fs::create_dir_all(datadir).map_err(|source| RegtestError::Io {
             path: datadir.to_owned(),
@@ -90,6 +104,7 @@ impl RegtestDaemon {
             rpc_port,
             p2p_port,
             connect,
+            rpc_threads,
             rpc: RpcClient::new(url, auth, Duration::from_secs(30)),
         };
         daemon.spawn().await?;
@@ -119,9 +134,6 @@ impl RegtestDaemon {
                 "-printtoconsole=0",
                 "-fallbackfee=0.0001",
                 "-whitelist=127.0.0.1",
-                // Several nodes long-poll one daemon in the network tests.
-                "-rpcthreads=16",
-                "-rpcworkqueue=256",
             ])
             .arg(format!("-rpcuser={RPC_USER}"))
             .arg(format!("-rpcpassword={RPC_PASSWORD}"))
@@ -130,6 +142,10 @@ impl RegtestDaemon {
             .stderr(self.stderr_file()?);
         if let Some(port) = self.connect {
             cmd.arg(format!("-connect=127.0.0.1:{port}"));
+        }
+        if let Some(threads) = self.rpc_threads {
+            cmd.arg(format!("-rpcthreads={threads}"))
+                .arg("-rpcworkqueue=256");
         }
         let child = cmd.spawn().map_err(|source| RegtestError::Spawn {
             binary: self.binary.display().to_string(),
@@ -245,7 +261,19 @@ impl RegtestPair {
     /// Starts both daemons under `base_dir` (subdirectories `a` and `b`), connects them and
     /// mines one block so that they leave initial block download.
     pub async fn start(binary: &Path, base_dir: &Path) -> Result<Self, RegtestError> {
-        let primary = RegtestDaemon::start(binary, &base_dir.join("a"), None).await?;
+        Self::start_with_rpc_threads(binary, base_dir, Some(16)).await
+    }
+
+    /// Like [`RegtestPair::start`], the primary with `-rpcthreads=N`, or the daemon's default
+    /// (4) for `None`.
+    pub async fn start_with_rpc_threads(
+        binary: &Path,
+        base_dir: &Path,
+        rpc_threads: Option<u16>,
+    ) -> Result<Self, RegtestError> {
+        let primary =
+            RegtestDaemon::start_with_rpc_threads(binary, &base_dir.join("a"), None, rpc_threads)
+                .await?;
         let peer =
             RegtestDaemon::start(binary, &base_dir.join("b"), Some(primary.p2p_port)).await?;
         let pair = RegtestPair { primary, peer };

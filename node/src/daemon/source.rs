@@ -20,6 +20,8 @@ use super::zmq::{self, HashBlock, Subscription, ZmqState};
 use otedama_proto::chain::{ChainParams, Network};
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -34,7 +36,8 @@ pub struct SourceConfig {
     pub tip_poll: Duration,
     /// How often a template is refreshed for new transactions when the tip does not change.
     pub refresh: Duration,
-    /// The longest a long-poll may wait.
+    /// The longest a long-poll may wait. Long: the daemon keeps a worker thread on a long-poll
+    /// until its tip changes even after the client gave up, so each timeout costs a thread.
     pub long_poll_timeout: Duration,
     /// The longest pause between retries while the daemon fails.
     pub max_backoff: Duration,
@@ -83,7 +86,7 @@ impl Default for SourceConfig {
             rules: vec!["segwit".into()],
             tip_poll: Duration::from_millis(500),
             refresh: Duration::from_secs(30),
-            long_poll_timeout: Duration::from_secs(90),
+            long_poll_timeout: Duration::from_secs(30 * 60),
             max_backoff: Duration::from_secs(10),
             zmq: Vec::new(),
             chain: None,
@@ -457,6 +460,12 @@ struct Poller {
 impl Poller {
     async fn run(&mut self) {
         let mut need_fetch = true;
+        // The one long-poll in flight, kept across refreshes: the daemon holds an RPC worker
+        // thread for a long-poll until its tip changes, whether or not anyone still waits for
+        // the answer, so one dropped at every refresh would soon hold them all (litecoind has 4
+        // by default) and leave none for `submitblock`. It is replaced only when it has
+        // answered or failed, or when the daemon in use changes.
+        let mut polling: Option<LongPoll> = None;
         loop {
             if need_fetch {
                 if let Err(e) = self.fetch().await {
@@ -467,6 +476,9 @@ impl Poller {
             // Wait for whichever comes first: the long-poll answering, the tip changing, a ZMQ
             // announcement of a new block (from any publisher; the template still comes from
             // the daemon in use), or the refresh interval; then fetch a fresh template.
+            if polling.as_ref().is_some_and(|p| p.daemon != self.current) {
+                polling = None;
+            }
             let long_poll_id = self
                 .template_tx
                 .borrow()
@@ -478,8 +490,19 @@ impl Poller {
                 .as_ref()
                 .map(|t| t.previous_block_hash.clone());
             let client = self.daemons.client(self.current).clone();
+            if polling.is_none() {
+                if let Some(id) = long_poll_id {
+                    polling = Some(LongPoll {
+                        daemon: self.current,
+                        answer: Box::pin(long_poll(client.clone(), self.config.clone(), id)),
+                    });
+                }
+            }
             let outcome = tokio::select! {
-                r = long_poll(&client, &self.config, long_poll_id) => r.map(Some),
+                r = poll_answer(&mut polling) => {
+                    polling = None;
+                    r.map(Some)
+                }
                 r = watch_tip(&client, self.config.tip_poll, prev.clone()) => r.map(|()| None),
                 a = announced(&mut self.announcements, prev.as_deref()) => {
                     info!(hash = %a.block.hash, sequence = a.block.sequence, publisher = %a.publisher, "new block announced over ZMQ");
@@ -631,16 +654,28 @@ impl Poller {
     }
 }
 
-/// A `getblocktemplate` long-poll: answers when the daemon's template changes.
+/// A long-poll in flight and the daemon it was sent to.
+struct LongPoll {
+    daemon: usize,
+    answer: Pin<Box<dyn Future<Output = Result<BlockTemplate, RpcError>> + Send>>,
+}
+
+/// The answer of the long-poll in flight; never returns without one (no long-poll support: the
+/// other branches drive the refresh).
+async fn poll_answer(polling: &mut Option<LongPoll>) -> Result<BlockTemplate, RpcError> {
+    match polling {
+        Some(p) => p.answer.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A `getblocktemplate` long-poll with long-poll id `id`: answers when the daemon's template
+/// changes.
 async fn long_poll(
-    client: &RpcClient,
-    config: &SourceConfig,
-    id: Option<String>,
+    client: RpcClient,
+    config: SourceConfig,
+    id: String,
 ) -> Result<BlockTemplate, RpcError> {
-    let Some(id) = id else {
-        // No long-poll support: never answer, the other branches drive the refresh.
-        return std::future::pending().await;
-    };
     client
         .call_with_timeout(
             "getblocktemplate",
