@@ -118,7 +118,16 @@ pub struct DaemonStatus {
     /// True while no daemon has confirmed a template for longer than the maximum template age:
     /// the template is withdrawn and miners get no new work.
     pub template_expired: bool,
+    /// The daemon's clock (its last template's `curtime`) minus the node's, in seconds.
+    pub clock_skew_secs: Option<i64>,
+    /// Set while the two clocks are more than [`MAX_CLOCK_SKEW_SECS`] apart.
+    pub clock_warning: Option<String>,
 }
+
+/// How far apart the daemon's clock and the node's may be before the node warns. Jobs carry the
+/// daemon's time and the node checks shares against its own, with the sharechain's limit on
+/// future timestamps (two minutes): half of that is the warning.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 60;
 
 /// Why the template source could not use a daemon.
 #[derive(Debug, thiserror::Error)]
@@ -588,7 +597,19 @@ impl Poller {
             );
         }
         let url = self.daemons.client(self.current).url().to_owned();
+        let skew = clock_skew(t.cur_time);
+        let warning = clock_warning(skew);
+        let was_warned = self.status_tx.borrow().clock_warning.is_some();
+        match (&warning, was_warned) {
+            (Some(w), false) => warn!(url = %url, skew_secs = skew, "{w}"),
+            (None, true) => {
+                info!(url = %url, skew_secs = skew, "the daemon's and the node's clocks agree again")
+            }
+            _ => {}
+        }
         self.status_tx.send_modify(|s| {
+            s.clock_skew_secs = Some(skew);
+            s.clock_warning = warning;
             if !s.healthy && s.templates > 0 {
                 info!(url = %url, "daemon is answering again");
             }
@@ -652,6 +673,31 @@ impl Poller {
         tokio::time::sleep(self.backoff).await;
         self.expire_old_template();
     }
+}
+
+/// The daemon's clock, as its template's `curtime` gives it, minus the node's, in seconds.
+fn clock_skew(cur_time: u32) -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    i64::from(cur_time) - i64::try_from(now).unwrap_or(i64::MAX)
+}
+
+/// The warning for a clock skew of `skew` seconds, if it is past [`MAX_CLOCK_SKEW_SECS`].
+fn clock_warning(skew: i64) -> Option<String> {
+    if skew.abs() <= MAX_CLOCK_SKEW_SECS {
+        return None;
+    }
+    let (whose, by) = if skew > 0 {
+        ("the node's clock is behind the daemon's", skew)
+    } else {
+        ("the node's clock is ahead of the daemon's", -skew)
+    };
+    Some(format!(
+        "{whose} by {by} s (over {MAX_CLOCK_SKEW_SECS} s): jobs carry the daemon's time and shares \
+         are checked against the node's, so past two minutes the node refuses its own miners' \
+         shares (or peers refuse them); synchronise the clocks (NTP)"
+    ))
 }
 
 /// A long-poll in flight and the daemon it was sent to.

@@ -282,7 +282,16 @@ fn chain_handler(
     genesis: &'static str,
     height: u32,
 ) -> impl Fn(&str, &Value) -> Reply + Send + Sync + 'static {
-    let curtime = now_secs();
+    chain_handler_at(chain, genesis, height, now_secs())
+}
+
+/// What [`chain_double`] answers, with the daemon's clock at `curtime`.
+fn chain_handler_at(
+    chain: &'static str,
+    genesis: &'static str,
+    height: u32,
+    curtime: u32,
+) -> impl Fn(&str, &Value) -> Reply + Send + Sync + 'static {
     move |method, params| match method {
         "getblockchaininfo" => Reply::Result(json!({"chain": chain, "blocks": height - 1})),
         "getblockhash" => Reply::Result(json!(genesis)),
@@ -523,4 +532,37 @@ async fn work_is_withdrawn_when_the_template_is_too_old() {
         .expect("work again")
         .expect("source running");
     assert!(!feed.status.borrow().template_expired);
+}
+
+// ---- Clock skew between the daemon and the node (issue 11.7) ----
+
+#[tokio::test]
+async fn a_daemon_clock_far_from_the_nodes_is_reported() {
+    for (skew, warned) in [(200i64, true), (-90, true), (0, false)] {
+        let curtime = (i64::from(now_secs()) + skew) as u32;
+        let daemon =
+            TestDoubleDaemon::start(chain_handler_at("regtest", regtest_genesis(), 5, curtime))
+                .await;
+        let (_stop, shutdown) = watch::channel(false);
+        let mut feed = spawn(
+            Daemons::new(vec![daemon.client(WAIT)]),
+            quick_config(Some(litecoin(Network::Regtest))),
+            shutdown,
+        );
+        let status = timeout(WAIT, feed.status.wait_for(|s| s.templates > 0))
+            .await
+            .expect("a template")
+            .expect("source running")
+            .clone();
+        let measured = status.clock_skew_secs.expect("the skew is measured");
+        assert!((measured - skew).abs() <= 5, "skew {skew}: {status:?}");
+        assert_eq!(
+            status.clock_warning.is_some(),
+            warned,
+            "skew {skew}: {status:?}"
+        );
+        if let Some(warning) = status.clock_warning {
+            assert!(warning.contains("clock"), "{warning}");
+        }
+    }
 }
