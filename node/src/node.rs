@@ -173,7 +173,12 @@ pub async fn run(
     let server_stats = server.stats();
     let workers = server.registry();
     let tip_changed = Arc::new(Notify::new());
-    let counters = Arc::new(ShareCounters::default());
+    let found_path = config.data_dir.join(crate::work::found::FILE_NAME);
+    let (found_log, found) = crate::work::found::FoundBlockLog::open(&found_path)?;
+    if !found.is_empty() {
+        info!(blocks = found.len(), file = %found_path.display(), "blocks found before");
+    }
+    let counters = Arc::new(ShareCounters::with_log(found_log, &found));
     let network_config = network_config(&config)?;
     let (p2p_handle, network_task) = p2p::spawn(
         network_config,

@@ -4,5 +4,6 @@
 pub mod block;
 pub mod chain;
 pub mod coinbases;
+pub mod found;
 pub mod jobs;
 pub mod shares;

@@ -6,6 +6,7 @@
 use super::block;
 use super::chain::SharedChain;
 use super::coinbases::{JobWork, MinerWork};
+use super::found::{FoundBlockLog, FoundBlockRecord};
 use crate::daemon::source::{Daemons, SubmitOutcome};
 use crate::stratum::Submission;
 use bitcoin::consensus::deserialize;
@@ -35,12 +36,34 @@ pub struct ShareCounters {
     /// The hashes of the latest blocks counted as found, so that a block is counted once however
     /// often it is submitted and accepted.
     found_hashes: Mutex<VecDeque<BlockHash>>,
+    /// Where found blocks are kept across restarts; `None` keeps them in memory only.
+    log: Option<FoundBlockLog>,
 }
 
 /// How many found block hashes are remembered; a resubmission comes within seconds.
 const FOUND_REMEMBERED: usize = 256;
 
 impl ShareCounters {
+    /// Counters that keep found blocks in `log`, starting from the blocks it already holds
+    /// (`found`, oldest first, as [`FoundBlockLog::open`] returns them).
+    pub fn with_log(log: FoundBlockLog, found: &[FoundBlockRecord]) -> Self {
+        let hashes: VecDeque<BlockHash> = found
+            .iter()
+            .rev()
+            .filter_map(FoundBlockRecord::block_hash)
+            .take(FOUND_REMEMBERED)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        ShareCounters {
+            blocks_found: AtomicU64::new(found.len() as u64),
+            found_hashes: Mutex::new(hashes),
+            log: Some(log),
+            ..ShareCounters::default()
+        }
+    }
+
     /// Counts `hash` as a block found unless it was counted already; true when it is new.
     fn record_found(&self, hash: BlockHash) -> bool {
         let mut found = self.found_hashes.lock().expect("no panic while held");
@@ -219,6 +242,13 @@ impl SharePath {
     }
 }
 
+/// The node's clock, Unix seconds.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// A block on its way to the daemons, for the logs.
 #[derive(Clone, Debug)]
 struct FoundBlock {
@@ -244,6 +274,20 @@ async fn submit_and_count(
         Ok(SubmitOutcome::Accepted) => {
             if counters.record_found(hash) {
                 info!(%hash, height, %worker, "BLOCK FOUND and accepted by the daemon");
+                if let Some(log) = counters.log.clone() {
+                    let record = FoundBlockRecord {
+                        hash: hash.to_string(),
+                        height,
+                        time: unix_now(),
+                        finder: worker,
+                    };
+                    let written = tokio::task::spawn_blocking(move || log.append(&record)).await;
+                    match written {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => error!(%hash, error = %e, "found block not recorded on disk"),
+                        Err(e) => error!(%hash, error = %e, "found block not recorded on disk"),
+                    }
+                }
             } else {
                 info!(%hash, height, "block accepted again; counted once");
             }
@@ -349,5 +393,55 @@ mod count_tests {
         submit_and_count(daemons.clone(), counters.clone(), "02".into(), block(2), 0).await;
         submit_and_count(daemons, counters.clone(), "03".into(), block(3), 0).await;
         assert_eq!(counts(&counters), [1, 1, 1]);
+    }
+}
+
+#[cfg(test)]
+mod found_tests {
+    //! Found blocks kept across restarts (issue 11.3).
+
+    use super::*;
+    use crate::daemon::rpc_double::{Reply, TestDoubleDaemon};
+    use crate::work::found::FILE_NAME;
+    use serde_json::Value;
+    use std::time::Duration;
+
+    fn block(byte: u8, height: u32) -> FoundBlock {
+        FoundBlock {
+            hash: BlockHash::from_byte_array([byte; 32]),
+            height,
+            worker: format!("addr.rig{byte}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn found_blocks_survive_a_restart_and_are_not_counted_again() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join(FILE_NAME);
+        let double = TestDoubleDaemon::start(|_, _| Reply::Result(Value::Null)).await;
+        let daemons = Daemons::new(vec![double.client(Duration::from_secs(5))]);
+
+        let (log, found) = FoundBlockLog::open(&path).expect("a new file");
+        assert!(found.is_empty());
+        let counters = Arc::new(ShareCounters::with_log(log, &found));
+        for b in [block(1, 10), block(1, 10), block(2, 11)] {
+            submit_and_count(daemons.clone(), counters.clone(), "00".into(), b, 0).await;
+        }
+        assert_eq!(counters.blocks_found.load(Ordering::Relaxed), 2);
+
+        // The node restarts.
+        let (log, found) = FoundBlockLog::open(&path).expect("the file again");
+        let heights: Vec<(u32, &str)> = found
+            .iter()
+            .map(|r| (r.height, r.finder.as_str()))
+            .collect();
+        assert_eq!(heights, [(10, "addr.rig1"), (11, "addr.rig2")]);
+        assert_eq!(found[0].block_hash(), Some(block(1, 10).hash));
+        assert!(found.iter().all(|r| r.time > 1_700_000_000));
+        let counters = Arc::new(ShareCounters::with_log(log, &found));
+        assert_eq!(counters.blocks_found.load(Ordering::Relaxed), 2);
+        // Block 1 comes again (a miner resubmits it): not another block found.
+        submit_and_count(daemons, counters.clone(), "00".into(), block(1, 10), 0).await;
+        assert_eq!(counters.blocks_found.load(Ordering::Relaxed), 2);
     }
 }
