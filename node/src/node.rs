@@ -126,6 +126,7 @@ pub async fn run(
     ensure_open_files(config.stratum.max_connections as u64);
     let consensus = Consensus::for_network(coin, network)
         .with_context(|| format!("no sharechain parameters for {coin} {network}"))?;
+    let max_future = consensus.params().max_future;
     let chain_dir = config.data_dir.join("sharechain");
     let store = SledStore::open(&chain_dir).with_context(|| {
         format!(
@@ -155,6 +156,7 @@ pub async fn run(
         rules: params.gbt_rules().iter().map(|r| (*r).to_owned()).collect(),
         zmq: config.daemon.zmq.iter().map(|z| z.address()).collect(),
         chain: Some(ExpectedChain::of(params)),
+        max_future: Some(Duration::from_secs(u64::from(max_future))),
         ..SourceConfig::default()
     };
     let feed = source::spawn(daemons.clone(), source_config, shutdown.clone());

@@ -51,6 +51,10 @@ pub struct SourceConfig {
     /// refresh brings) before it is withdrawn, so that no work goes out on a tip that may be
     /// long gone.
     pub max_template_age: Duration,
+    /// The sharechain's limit on how far a share's time may be ahead of the node's clock. A
+    /// daemon whose clock is further ahead than that gets its work refused: jobs carry its time,
+    /// so the node would refuse every share on them. `None` checks nothing.
+    pub max_future: Option<Duration>,
 }
 
 /// The chain a daemon must be on: the name its `getblockchaininfo` gives and its genesis block.
@@ -91,6 +95,7 @@ impl Default for SourceConfig {
             zmq: Vec::new(),
             chain: None,
             max_template_age: Duration::from_secs(180),
+            max_future: None,
         }
     }
 }
@@ -115,8 +120,9 @@ pub struct DaemonStatus {
     pub zmq: Option<String>,
     /// The daemons refused for being on another chain than the node's, each as `URL: why`.
     pub refused: Vec<String>,
-    /// True while no daemon has confirmed a template for longer than the maximum template age:
-    /// the template is withdrawn and miners get no new work.
+    /// True while the template is withdrawn and miners get no new work: no daemon has given a
+    /// template for longer than the maximum template age, or the daemon's clock is past the
+    /// sharechain's limit ahead of the node's.
     pub template_expired: bool,
     /// The daemon's clock (its last template's `curtime`) minus the node's, in seconds.
     pub clock_skew_secs: Option<i64>,
@@ -147,6 +153,21 @@ pub enum SourceError {
         found: String,
         /// The node's: `litecoin regtest (chain `regtest`, genesis …)`.
         expected: String,
+    },
+    /// The daemon's clock is further ahead of the node's than the sharechain allows a share's
+    /// time to be: the node would refuse every share on its work.
+    #[error(
+        "daemon at {url} has a clock {skew} s ahead of the node's, past the sharechain's limit of \
+         {limit} s: every share on its work would be refused, so no work is handed out; \
+         synchronise the clocks (NTP)"
+    )]
+    ClockSkew {
+        /// The daemon URL.
+        url: String,
+        /// Its clock minus the node's, in seconds.
+        skew: i64,
+        /// The limit, in seconds.
+        limit: i64,
     },
     /// A backup daemon's template builds a lower block than the node already had.
     #[error(
@@ -569,10 +590,31 @@ impl Poller {
     /// up), and its older tip must not go out as clean jobs. A daemon's own templates may go
     /// down (its own reorganisation).
     fn publish(&mut self, mut t: BlockTemplate) -> Result<(), SourceError> {
+        let url = self.daemons.client(self.current).url().to_owned();
+        let skew = clock_skew(t.cur_time);
+        let warning = clock_warning(skew);
+        let was_warned = self.status_tx.borrow().clock_warning.is_some();
+        match (&warning, was_warned) {
+            (Some(w), false) => warn!(url = %url, skew_secs = skew, "{w}"),
+            (None, true) => {
+                info!(url = %url, skew_secs = skew, "the daemon's and the node's clocks agree again")
+            }
+            _ => {}
+        }
+        self.status_tx.send_modify(|s| {
+            s.clock_skew_secs = Some(skew);
+            s.clock_warning = warning;
+        });
+        if let Some(limit) = self.config.max_future {
+            let limit = i64::try_from(limit.as_secs()).unwrap_or(i64::MAX);
+            if skew > limit {
+                return Err(SourceError::ClockSkew { url, skew, limit });
+            }
+        }
         if let Some((best, from)) = self.best {
             if t.height < best && from != self.current {
                 return Err(SourceError::Lagging {
-                    url: self.daemons.client(self.current).url().to_owned(),
+                    url,
                     height: t.height,
                     best,
                 });
@@ -596,20 +638,7 @@ impl Poller {
                 "template refreshed"
             );
         }
-        let url = self.daemons.client(self.current).url().to_owned();
-        let skew = clock_skew(t.cur_time);
-        let warning = clock_warning(skew);
-        let was_warned = self.status_tx.borrow().clock_warning.is_some();
-        match (&warning, was_warned) {
-            (Some(w), false) => warn!(url = %url, skew_secs = skew, "{w}"),
-            (None, true) => {
-                info!(url = %url, skew_secs = skew, "the daemon's and the node's clocks agree again")
-            }
-            _ => {}
-        }
         self.status_tx.send_modify(|s| {
-            s.clock_skew_secs = Some(skew);
-            s.clock_warning = warning;
             if !s.healthy && s.templates > 0 {
                 info!(url = %url, "daemon is answering again");
             }
@@ -649,6 +678,13 @@ impl Poller {
             info!(url = %url, reason = %e, "daemon is not ready (warming up, in initial download or without peers)");
         } else if matches!(e, SourceError::WrongChain { .. }) {
             error!(url = %url, error = %e, "daemon on the wrong chain");
+        } else if matches!(e, SourceError::ClockSkew { .. }) {
+            error!(url = %url, error = %e, "clocks too far apart");
+            // The last template carries the same clock: withdraw it at once.
+            if self.template_tx.borrow().is_some() {
+                self.template_tx.send_replace(None);
+            }
+            self.status_tx.send_modify(|s| s.template_expired = true);
         } else {
             warn!(url = %url, error = %e, "daemon call failed; miners keep the last work");
         }

@@ -538,7 +538,7 @@ async fn work_is_withdrawn_when_the_template_is_too_old() {
 
 #[tokio::test]
 async fn a_daemon_clock_far_from_the_nodes_is_reported() {
-    for (skew, warned) in [(200i64, true), (-90, true), (0, false)] {
+    for (skew, warned) in [(100i64, true), (-90, true), (0, false)] {
         let curtime = (i64::from(now_secs()) + skew) as u32;
         let daemon =
             TestDoubleDaemon::start(chain_handler_at("regtest", regtest_genesis(), 5, curtime))
@@ -565,4 +565,31 @@ async fn a_daemon_clock_far_from_the_nodes_is_reported() {
             assert!(warning.contains("clock"), "{warning}");
         }
     }
+}
+
+#[tokio::test]
+async fn work_is_refused_when_the_daemons_clock_is_past_the_sharechains_limit() {
+    let daemon = regtest_double(5).await;
+    let config = SourceConfig {
+        max_future: Some(Duration::from_secs(120)),
+        ..quick_config(Some(litecoin(Network::Regtest)))
+    };
+    let (_stop, shutdown) = watch::channel(false);
+    let mut feed = spawn(Daemons::new(vec![daemon.client(WAIT)]), config, shutdown);
+    timeout(WAIT, feed.template.wait_for(Option::is_some))
+        .await
+        .expect("a template")
+        .expect("source running");
+    // The daemon's clock jumps 200 s ahead of the node's (or the node's falls behind): every
+    // share on its work would be refused as too far in the future.
+    let ahead = now_secs() + 200;
+    daemon.set_handler(chain_handler_at("regtest", regtest_genesis(), 6, ahead));
+    timeout(WAIT, feed.template.wait_for(Option::is_none))
+        .await
+        .expect("the work was withdrawn")
+        .expect("source running");
+    let status = feed.status.borrow().clone();
+    let error = status.error.clone().expect("an error");
+    assert!(error.contains("clock"), "{status:?}");
+    assert!(status.template_expired && status.clock_skew_secs.is_some_and(|s| s > 120));
 }
