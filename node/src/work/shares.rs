@@ -17,6 +17,7 @@ use otedama_sharechain::AddOutcome;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify};
 use tracing::{error, info, warn};
 
@@ -188,6 +189,7 @@ impl SharePath {
                 worker: sub.worker.clone(),
             },
             work.block.daemon,
+            RESUBMIT,
         ));
     }
 
@@ -257,20 +259,71 @@ struct FoundBlock {
     worker: String,
 }
 
-/// Submits a block to every daemon (the template's first) and counts what became of it.
+/// How a block that no daemon could take yet is submitted again: a daemon restarting, every
+/// daemon unreachable, or every daemon still without the block's parent (`prev-blk-not-found`).
+/// The block stays valid until another block at its height wins, so it is worth trying for a
+/// while; the daemons' answer then says whether it was in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Resubmit {
+    /// The wait before the first retry; it doubles up to `longest`.
+    first: Duration,
+    /// The longest wait between two tries.
+    longest: Duration,
+    /// How long after the first try the block is given up (and counted rejected).
+    give_up: Duration,
+}
+
+/// Found blocks are tried again for ten minutes (four Litecoin blocks), every 15 s at most.
+const RESUBMIT: Resubmit = Resubmit {
+    first: Duration::from_secs(1),
+    longest: Duration::from_secs(15),
+    give_up: Duration::from_secs(600),
+};
+
+/// Whether a block should be submitted again after `outcome`: no daemon could be reached or
+/// answered without an error, or each that answered lacks the block's parent.
+fn worth_resubmitting(outcome: &Result<SubmitOutcome, crate::daemon::rpc::RpcError>) -> bool {
+    match outcome {
+        Err(_) => true,
+        Ok(SubmitOutcome::Refused(reason)) => reason == "prev-blk-not-found",
+        Ok(_) => false,
+    }
+}
+
+/// Submits a block to every daemon (the template's first), again while no daemon can take it
+/// (see [`Resubmit`]), and counts what became of it.
 async fn submit_and_count(
     daemons: Daemons,
     counters: Arc<ShareCounters>,
     block_hex: String,
     block: FoundBlock,
     template_daemon: usize,
+    resubmit: Resubmit,
 ) {
     let FoundBlock {
         hash,
         height,
         worker,
     } = block;
-    match daemons.submit_block(&block_hex, template_daemon).await {
+    let started = Instant::now();
+    let mut wait = resubmit.first;
+    let outcome = loop {
+        let outcome = daemons.submit_block(&block_hex, template_daemon).await;
+        if !worth_resubmitting(&outcome) || started.elapsed() + wait > resubmit.give_up {
+            break outcome;
+        }
+        match &outcome {
+            Err(e) => {
+                warn!(%hash, height, error = %e, retry_in = ?wait, "no daemon took the found block yet; submitting it again")
+            }
+            Ok(answer) => {
+                warn!(%hash, height, ?answer, retry_in = ?wait, "no daemon has the found block's parent yet; submitting it again")
+            }
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(resubmit.longest);
+    };
+    match outcome {
         Ok(SubmitOutcome::Accepted) => {
             if counters.record_found(hash) {
                 info!(%hash, height, %worker, "BLOCK FOUND and accepted by the daemon");
@@ -362,7 +415,15 @@ mod count_tests {
         let double = TestDoubleDaemon::start(|_, _| Reply::Result(json!("duplicate"))).await;
         let daemons = Daemons::new(vec![double.client(Duration::from_secs(5))]);
         let counters = Arc::new(ShareCounters::default());
-        submit_and_count(daemons, counters.clone(), "00".into(), block(1), 0).await;
+        submit_and_count(
+            daemons,
+            counters.clone(),
+            "00".into(),
+            block(1),
+            0,
+            RESUBMIT,
+        )
+        .await;
         assert_eq!(counts(&counters), [0, 0, 0]);
     }
 
@@ -372,10 +433,26 @@ mod count_tests {
         let daemons = Daemons::new(vec![double.client(Duration::from_secs(5))]);
         let counters = Arc::new(ShareCounters::default());
         for _ in 0..2 {
-            submit_and_count(daemons.clone(), counters.clone(), "00".into(), block(1), 0).await;
+            submit_and_count(
+                daemons.clone(),
+                counters.clone(),
+                "00".into(),
+                block(1),
+                0,
+                RESUBMIT,
+            )
+            .await;
         }
         assert_eq!(counts(&counters), [1, 0, 0]);
-        submit_and_count(daemons, counters.clone(), "00".into(), block(2), 0).await;
+        submit_and_count(
+            daemons,
+            counters.clone(),
+            "00".into(),
+            block(2),
+            0,
+            RESUBMIT,
+        )
+        .await;
         assert_eq!(counts(&counters), [2, 0, 0]);
     }
 
@@ -389,10 +466,76 @@ mod count_tests {
         .await;
         let daemons = Daemons::new(vec![double.client(Duration::from_secs(5))]);
         let counters = Arc::new(ShareCounters::default());
-        submit_and_count(daemons.clone(), counters.clone(), "01".into(), block(1), 0).await;
-        submit_and_count(daemons.clone(), counters.clone(), "02".into(), block(2), 0).await;
-        submit_and_count(daemons, counters.clone(), "03".into(), block(3), 0).await;
+        submit_and_count(
+            daemons.clone(),
+            counters.clone(),
+            "01".into(),
+            block(1),
+            0,
+            RESUBMIT,
+        )
+        .await;
+        submit_and_count(
+            daemons.clone(),
+            counters.clone(),
+            "02".into(),
+            block(2),
+            0,
+            RESUBMIT,
+        )
+        .await;
+        submit_and_count(
+            daemons,
+            counters.clone(),
+            "03".into(),
+            block(3),
+            0,
+            RESUBMIT,
+        )
+        .await;
         assert_eq!(counts(&counters), [1, 1, 1]);
+    }
+
+    /// Retries in milliseconds, so the tests see several tries quickly.
+    const FAST: Resubmit = Resubmit {
+        first: Duration::from_millis(10),
+        longest: Duration::from_millis(40),
+        give_up: Duration::from_secs(5),
+    };
+
+    #[tokio::test]
+    async fn a_block_no_daemon_could_take_is_submitted_again_until_one_does() {
+        // The daemon is restarting (-28) for two tries, then lacks the parent for one, then
+        // takes the block: found once, nothing rejected.
+        let tries = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = Arc::clone(&tries);
+        let double =
+            TestDoubleDaemon::start(move |_, _| match seen.fetch_add(1, Ordering::SeqCst) {
+                0 | 1 => Reply::Error(-28, "Loading block index...".into()),
+                2 => Reply::Result(json!("prev-blk-not-found")),
+                _ => Reply::Result(Value::Null),
+            })
+            .await;
+        let daemons = Daemons::new(vec![double.client(Duration::from_secs(5))]);
+        let counters = Arc::new(ShareCounters::default());
+        submit_and_count(daemons, counters.clone(), "00".into(), block(1), 0, FAST).await;
+        assert_eq!(counts(&counters), [1, 0, 0]);
+        assert_eq!(double.calls_of("submitblock").len(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_block_is_given_up_once_the_resubmission_time_is_over() {
+        let double = TestDoubleDaemon::start(|_, _| Reply::Error(-1, "down".into())).await;
+        let daemons = Daemons::new(vec![double.client(Duration::from_secs(5))]);
+        let counters = Arc::new(ShareCounters::default());
+        let quick = Resubmit {
+            give_up: Duration::from_millis(200),
+            ..FAST
+        };
+        submit_and_count(daemons, counters.clone(), "00".into(), block(1), 0, quick).await;
+        assert_eq!(counts(&counters), [0, 0, 1]);
+        let tries = double.calls_of("submitblock").len();
+        assert!((3..=10).contains(&tries), "{tries} tries");
     }
 }
 
@@ -425,7 +568,15 @@ mod found_tests {
         assert!(found.is_empty());
         let counters = Arc::new(ShareCounters::with_log(log, &found));
         for b in [block(1, 10), block(1, 10), block(2, 11)] {
-            submit_and_count(daemons.clone(), counters.clone(), "00".into(), b, 0).await;
+            submit_and_count(
+                daemons.clone(),
+                counters.clone(),
+                "00".into(),
+                b,
+                0,
+                RESUBMIT,
+            )
+            .await;
         }
         assert_eq!(counters.blocks_found.load(Ordering::Relaxed), 2);
 
@@ -441,7 +592,15 @@ mod found_tests {
         let counters = Arc::new(ShareCounters::with_log(log, &found));
         assert_eq!(counters.blocks_found.load(Ordering::Relaxed), 2);
         // Block 1 comes again (a miner resubmits it): not another block found.
-        submit_and_count(daemons, counters.clone(), "00".into(), block(1, 10), 0).await;
+        submit_and_count(
+            daemons,
+            counters.clone(),
+            "00".into(),
+            block(1, 10),
+            0,
+            RESUBMIT,
+        )
+        .await;
         assert_eq!(counters.blocks_found.load(Ordering::Relaxed), 2);
     }
 }
