@@ -103,7 +103,9 @@ impl RpcClient {
     pub fn new(url: impl Into<String>, auth: Auth, timeout: Duration) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
-            .pool_idle_timeout(Duration::from_secs(30))
+            // Below litecoind's and bitcoind's default `-rpcservertimeout` (30 s), so that a
+            // connection is rarely reused just as the daemon closes it.
+            .pool_idle_timeout(Duration::from_secs(15))
             .build()
             .expect("a client with no TLS and default settings always builds");
         RpcClient {
@@ -141,15 +143,24 @@ impl RpcClient {
             url: self.url.clone(),
             source,
         };
-        let response = self
-            .http
-            .post(&self.url)
-            .basic_auth(user, Some(password))
-            .timeout(timeout)
-            .json(&body)
-            .send()
-            .await
-            .map_err(unreachable)?;
+        let send = || {
+            self.http
+                .post(&self.url)
+                .basic_auth(&user, Some(&password))
+                .timeout(timeout)
+                .json(&body)
+                .send()
+        };
+        // A kept-alive connection the daemon closes as it is reused (litecoind drops one idle
+        // for `-rpcservertimeout`, 30 s) fails the call without an answer; it is tried once more
+        // on a new connection. Every call the node makes can be repeated safely (a block
+        // submitted twice is answered `duplicate`). A timeout or a refused connection is not
+        // tried again: the daemon is slow or down, and failover decides.
+        let response = match send().await {
+            Ok(r) => r,
+            Err(e) if !e.is_timeout() && !e.is_connect() => send().await.map_err(unreachable)?,
+            Err(e) => return Err(unreachable(e)),
+        };
         if response.status() == reqwest::StatusCode::UNAUTHORIZED {
             return Err(RpcError::Unauthorized {
                 url: self.url.clone(),
@@ -282,5 +293,54 @@ mod tests {
         std::fs::write(&path, "__cookie__:def").unwrap();
         assert_eq!(client.credentials().unwrap().1, "def");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A daemon that closes the first connection after reading a request (as litecoind does to
+    /// a keep-alive connection idle for `-rpcservertimeout`, 30 s, at the moment it is reused),
+    /// then answers on the next.
+    fn closing_then_answering_daemon() -> (std::net::SocketAddr, std::thread::JoinHandle<usize>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let mut connections = 0;
+            for stream in listener.incoming() {
+                let mut stream = stream.unwrap();
+                connections += 1;
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                if connections == 1 {
+                    continue; // dropped: closed without an answer
+                }
+                let body = r#"{"result":7,"error":null,"id":"otedama"}"#;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                break;
+            }
+            connections
+        });
+        (addr, server)
+    }
+
+    #[tokio::test]
+    async fn a_connection_closed_under_a_call_is_tried_again_once() {
+        let (addr, server) = closing_then_answering_daemon();
+        let client = RpcClient::new(
+            format!("http://{addr}"),
+            Auth::UserPass {
+                user: "u".into(),
+                password: "p".into(),
+            },
+            Duration::from_secs(5),
+        );
+        let n: u64 = client
+            .call("getblockcount", json!([]))
+            .await
+            .expect("answered on the second connection");
+        assert_eq!(n, 7);
+        assert_eq!(server.join().unwrap(), 2);
     }
 }
