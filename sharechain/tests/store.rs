@@ -246,3 +246,92 @@ fn a_store_without_a_kept_id_is_judged_by_its_shares() {
     let chain = ShareChain::open(ours.clone(), legacy).expect("its own consensus opens it");
     assert_eq!(chain.store().consensus_id().expect("read"), Some(ours.id()));
 }
+
+/// A tmpfs of `size` mounted on a temporary directory, unmounted when dropped; `None` where this
+/// process may not mount one (not root, or a container without the right).
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        mounted.then_some(SmallDisk { dir })
+    }
+
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.filler()).expect("filler");
+        let chunk = vec![0u8; 64 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.filler()).expect("filler removed");
+    }
+
+    fn filler(&self) -> std::path::PathBuf {
+        self.dir.path().join("filler")
+    }
+
+    fn store(&self) -> std::path::PathBuf {
+        self.dir.path().join("store")
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// sled keeps an I/O error for good: once a write failed on a full disk, every later write of
+/// that handle failed, even after the disk had room again, so a node whose disk filled up once
+/// never stored another share until it was restarted (found by the fault soak). The store now
+/// opens its directory again after an error and writes again what was not flushed.
+#[test]
+fn a_store_writes_again_once_a_full_disk_has_room() {
+    let Some(disk) = SmallDisk::mount("8m") else {
+        eprintln!("skipped: cannot mount a tmpfs here (the test needs root)");
+        return;
+    };
+    let c = consensus(Coin::Bitcoin, 4000);
+    let store = SledStore::open(&disk.store()).expect("opens");
+    let mut chain = ShareChain::open(c.clone(), store).expect("chain opens");
+    let mut accepted = grow(&mut chain, 10);
+    disk.fill();
+    let mut failed = false;
+    for _ in 0..400 {
+        let h = chain.height().map_or(0, |h| h + 1);
+        let s = mine(&chain, None, h % 4, T0 + h);
+        accepted.push(accept(&mut chain, s));
+        if chain.flush().is_err() {
+            failed = true;
+            break;
+        }
+    }
+    assert!(failed, "the full disk never failed a flush");
+    disk.free();
+    let h = chain.height().map_or(0, |h| h + 1);
+    let s = mine(&chain, None, 1, T0 + h);
+    accepted.push(accept(&mut chain, s));
+    chain
+        .flush()
+        .expect("the store writes again once the disk has room");
+    let tip = chain.tip();
+    drop(chain);
+    let chain = ShareChain::open(c, SledStore::open(&disk.store()).expect("reopens"))
+        .expect("chain reopens");
+    assert_eq!(chain.tip(), tip);
+    for id in &accepted {
+        assert!(chain.contains(id), "share {id} lost");
+    }
+}

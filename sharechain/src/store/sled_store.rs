@@ -4,8 +4,15 @@
 //! → the record version the directory was written with, `consensus` → the versioned consensus
 //! id of the sharechain it holds). `flush` is sled's, which writes its
 //! buffers and fsyncs: what was written before it survives a `kill -9` or a power cut.
+//!
+//! sled keeps an I/O error for good: after one failed write (a full disk, EIO) every later call
+//! of that handle fails, even once the disk has room again. So the store remembers what it was
+//! asked to write since its last successful flush, and after an error it drops the handle,
+//! opens the directory again (sled's recovery discards the torn write) and writes that again
+//! before the next write or flush: a node whose disk filled up stores shares again as soon as
+//! there is room, without a restart.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use otedama_proto::hash::ShareId;
@@ -17,12 +24,36 @@ use crate::codec::{self, RECORD_VERSION};
 use crate::params::ConsensusId;
 
 /// Shares in a sled database directory.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SledStore {
+    path: PathBuf,
+    /// `None` only while the directory is being opened again after an error.
+    handles: Option<Handles>,
+    /// Writes since the last successful flush, in order, to write again after a reopen.
+    journal: Vec<Write>,
+    /// A call failed: the handle is not to be trusted until the directory is opened again.
+    broken: bool,
+}
+
+/// The open database and its two trees.
+#[derive(Debug)]
+struct Handles {
     db: sled::Db,
     shares: sled::Tree,
     meta: sled::Tree,
 }
+
+/// One write, as sent to sled.
+#[derive(Debug, Clone)]
+enum Write {
+    Share([u8; 32], Vec<u8>),
+    Remove(Vec<[u8; 32]>),
+    Meta(&'static str, Vec<u8>),
+}
+
+/// Past this many journalled writes without a successful flush the journal is dropped (the
+/// chain's own staging keeps what it has not seen flushed; see `commit.rs`).
+const MAX_JOURNAL: usize = 64 * 1024;
 
 fn io(e: sled::Error) -> StoreError {
     StoreError::Io(e.to_string())
@@ -43,6 +74,15 @@ impl SledStore {
     /// the files, which can be a moment after the previous handle was dropped; a locked
     /// directory is therefore retried for up to [`LOCK_WAIT`] before it is reported as in use.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Ok(SledStore {
+            path: path.to_owned(),
+            handles: Some(Self::open_handles(path)?),
+            journal: Vec::new(),
+            broken: false,
+        })
+    }
+
+    fn open_handles(path: &Path) -> Result<Handles, StoreError> {
         let config = sled::Config::new()
             .path(path)
             .mode(sled::Mode::HighThroughput);
@@ -77,33 +117,103 @@ impl SledStore {
                 })
             }
         }
-        Ok(SledStore { db, shares, meta })
+        Ok(Handles { db, shares, meta })
     }
 
     /// The size of the database on disk, in bytes.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        self.db.size_on_disk().map_err(io)
+        self.handles()?.db.size_on_disk().map_err(io)
     }
+
+    fn handles(&self) -> Result<&Handles, StoreError> {
+        self.handles.as_ref().ok_or_else(|| {
+            StoreError::Io(format!("{} could not be opened again", self.path.display()))
+        })
+    }
+
+    /// Opens the directory again after an error and writes the journal again; a no-op while
+    /// nothing failed.
+    fn recover(&mut self) -> Result<(), StoreError> {
+        if !self.broken {
+            return Ok(());
+        }
+        // sled lets go of the directory's lock only once every handle is dropped.
+        self.handles = None;
+        let handles = Self::open_handles(&self.path)?;
+        for write in &self.journal {
+            apply(&handles, write).map_err(io)?;
+        }
+        self.handles = Some(handles);
+        self.broken = false;
+        Ok(())
+    }
+
+    /// Sends `write` to sled, journalled; an error marks the handle broken.
+    fn write(&mut self, write: Write) -> Result<(), StoreError> {
+        self.recover()?;
+        let result = apply(self.handles()?, &write);
+        if self.journal.len() < MAX_JOURNAL {
+            self.journal.push(write);
+        }
+        result.map_err(|e| {
+            self.broken = true;
+            io(e)
+        })
+    }
+}
+
+fn apply(handles: &Handles, write: &Write) -> Result<(), sled::Error> {
+    match write {
+        Write::Share(key, value) => {
+            handles.shares.insert(key, value.as_slice())?;
+        }
+        Write::Remove(keys) => {
+            let mut batch = sled::Batch::default();
+            for key in keys {
+                batch.remove(key);
+            }
+            handles.shares.apply_batch(batch)?;
+        }
+        Write::Meta(key, value) => {
+            handles.meta.insert(key, value.as_slice())?;
+        }
+    }
+    Ok(())
 }
 
 impl ShareStore for SledStore {
     fn put(&mut self, id: &ShareId, record: &StoredShare) -> Result<(), StoreError> {
-        self.shares
-            .insert(id.as_byte_array(), codec::encode_record(record))
-            .map_err(io)?;
-        Ok(())
+        self.write(Write::Share(
+            *id.as_byte_array(),
+            codec::encode_record(record),
+        ))
     }
 
     fn put_batch(&mut self, records: &[(ShareId, StoredShare)]) -> Result<(), StoreError> {
+        self.recover()?;
+        let writes: Vec<Write> = records
+            .iter()
+            .map(|(id, record)| Write::Share(*id.as_byte_array(), codec::encode_record(record)))
+            .collect();
         let mut batch = sled::Batch::default();
-        for (id, record) in records {
-            batch.insert(id.as_byte_array(), codec::encode_record(record));
+        for write in &writes {
+            if let Write::Share(key, value) = write {
+                batch.insert(key, value.as_slice());
+            }
         }
-        self.shares.apply_batch(batch).map_err(io)
+        let result = self.handles()?.shares.apply_batch(batch);
+        if self.journal.len() + writes.len() <= MAX_JOURNAL {
+            self.journal.extend(writes);
+        }
+        result.map_err(|e| {
+            self.broken = true;
+            io(e)
+        })
     }
 
     fn get(&self, id: &ShareId) -> Result<Option<StoredShare>, StoreError> {
-        self.shares
+        self.handles()?
+            .shares
             .get(id.as_byte_array())
             .map_err(io)?
             .map(|v| decode(id, &v))
@@ -111,22 +221,18 @@ impl ShareStore for SledStore {
     }
 
     fn remove(&mut self, ids: &[ShareId]) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        for id in ids {
-            batch.remove(id.as_byte_array());
-        }
-        self.shares.apply_batch(batch).map_err(io)
+        self.write(Write::Remove(
+            ids.iter().map(|id| *id.as_byte_array()).collect(),
+        ))
     }
 
     fn set_tip(&mut self, tip: &ShareId) -> Result<(), StoreError> {
-        self.meta
-            .insert("tip", codec::encode_tip(tip))
-            .map_err(io)?;
-        Ok(())
+        self.write(Write::Meta("tip", codec::encode_tip(tip)))
     }
 
     fn tip(&self) -> Result<Option<ShareId>, StoreError> {
-        self.meta
+        self.handles()?
+            .meta
             .get("tip")
             .map_err(io)?
             .map(|v| {
@@ -139,8 +245,9 @@ impl ShareStore for SledStore {
     }
 
     fn load_all(&self) -> Result<Vec<StoredShare>, StoreError> {
-        let mut out = Vec::with_capacity(self.shares.len());
-        for item in self.shares.iter() {
+        let shares = &self.handles()?.shares;
+        let mut out = Vec::with_capacity(shares.len());
+        for item in shares.iter() {
             let (k, v) = item.map_err(io)?;
             let key: [u8; 32] = k.as_ref().try_into().map_err(|_| StoreError::Corrupt {
                 key: format!("{k:?}"),
@@ -152,7 +259,8 @@ impl ShareStore for SledStore {
     }
 
     fn consensus_id(&self) -> Result<Option<ConsensusId>, StoreError> {
-        self.meta
+        self.handles()?
+            .meta
             .get("consensus")
             .map_err(io)?
             .map(|v| decode_consensus_id(&v))
@@ -160,13 +268,20 @@ impl ShareStore for SledStore {
     }
 
     fn set_consensus_id(&mut self, id: &ConsensusId) -> Result<(), StoreError> {
-        self.meta
-            .insert("consensus", encode_consensus_id(id))
-            .map_err(io)?;
-        Ok(())
+        self.write(Write::Meta("consensus", encode_consensus_id(id)))
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {
-        self.db.flush().map_err(io).map(|_| ())
+        self.recover()?;
+        match self.handles()?.db.flush() {
+            Ok(_) => {
+                self.journal.clear();
+                Ok(())
+            }
+            Err(e) => {
+                self.broken = true;
+                Err(io(e))
+            }
+        }
     }
 }
