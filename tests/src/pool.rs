@@ -40,6 +40,8 @@ pub struct Launch {
     pub program: Option<PathBuf>,
     /// Extra environment variables (e.g. `RUST_LOG`).
     pub env: Vec<(String, String)>,
+    /// Extra command-line arguments (e.g. a backup `--daemon-url`).
+    pub args: Vec<String>,
 }
 
 /// One node process of a test pool.
@@ -118,6 +120,7 @@ impl PoolNode {
             args.push("--bootstrap".into());
             args.push(b.clone());
         }
+        args.extend(self.launch_with.args.iter().cloned());
         self.starts += 1;
         let log = self.base.join(format!("{}-{}.log", self.name, self.starts));
         let program = match &self.launch_with.program {

@@ -209,6 +209,11 @@ impl RegtestDaemon {
         self.p2p_port
     }
 
+    /// Its process id, while it runs (to freeze it with SIGSTOP in a fault test).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills the process at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

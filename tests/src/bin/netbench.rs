@@ -442,6 +442,7 @@ fn main() -> Result<()> {
     let launch = Launch {
         program: Some(program.clone()),
         env: vec![("RUST_LOG".into(), NODE_LOG.into())],
+        ..Launch::default()
     };
     // Nothing listens there: the nodes run without a coin daemon.
     let daemon = Daemon {
