@@ -73,6 +73,10 @@ pub struct NodeArgs {
     #[arg(long, value_name = "MULTIADDR", help_heading = "Services")]
     pub bootstrap: Vec<String>,
 
+    /// Apply the cap on inbound connections per address to loopback peers too (nodes on one machine all connect from 127.0.0.1) [default: false]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", help_heading = "Services")]
+    pub p2p_limit_loopback: Option<bool>,
+
     /// Lowest share difficulty given to a miner, fractional allowed [default: 0.001]
     #[arg(long, value_name = "DIFF", help_heading = "Stratum tuning")]
     pub stratum_min_difficulty: Option<f64>,
@@ -106,6 +110,7 @@ impl NodeArgs {
             api: self.api.clone(),
             p2p: self.p2p.clone(),
             bootstrap: list(&self.bootstrap),
+            p2p_limit_loopback: self.p2p_limit_loopback,
             stratum: RawStratum {
                 listen: self.stratum.clone(),
                 min_difficulty: self.stratum_min_difficulty,
@@ -152,6 +157,7 @@ mod tests {
             "--p2p=/ip4/0.0.0.0/tcp/3",
             "--bootstrap=/ip4/1.1.1.1/tcp/3",
             "--bootstrap=/ip4/2.2.2.2/tcp/3",
+            "--p2p-limit-loopback=false",
             "--stratum-min-difficulty=0.25",
             "--stratum-vardiff-target-secs=3",
             "--stratum-max-connections=4",
@@ -175,10 +181,18 @@ mod tests {
         assert_eq!(raw.api.as_deref(), Some("127.0.0.1:2"));
         assert_eq!(raw.p2p.as_deref(), Some("/ip4/0.0.0.0/tcp/3"));
         assert_eq!(raw.bootstrap.as_ref().map(Vec::len), Some(2));
+        assert_eq!(raw.p2p_limit_loopback, Some(false));
         assert_eq!(raw.stratum.min_difficulty, Some(0.25));
         assert_eq!(raw.stratum.vardiff_target_secs, Some(3));
         assert_eq!(raw.stratum.max_connections, Some(4));
         assert_eq!(raw.log.level.as_deref(), Some("trace"));
+    }
+
+    #[test]
+    fn a_bare_switch_turns_loopback_limits_on() {
+        let raw = parse(&["--p2p-limit-loopback"]).expect("valid").to_raw();
+        assert_eq!(raw.p2p_limit_loopback, Some(true));
+        assert_eq!(parse(&[]).expect("valid").to_raw().p2p_limit_loopback, None);
     }
 
     #[test]

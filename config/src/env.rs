@@ -89,6 +89,9 @@ impl EnvLayer {
                     Setting::Api => o.api = Some(text),
                     Setting::P2p => o.p2p = Some(text),
                     Setting::Bootstrap => o.bootstrap = Some(split_list(&text)),
+                    Setting::P2pLimitLoopback => {
+                        o.p2p_limit_loopback = Some(number(setting, &text)?);
+                    }
                     Setting::StratumMinDifficulty => {
                         o.stratum.min_difficulty = Some(number(setting, &text)?);
                     }
@@ -156,6 +159,7 @@ mod tests {
             ("OTEDAMA_API", "127.0.0.1:2"),
             ("OTEDAMA_P2P", "/ip4/0.0.0.0/tcp/3"),
             ("OTEDAMA_BOOTSTRAP", "/ip4/1.2.3.4/tcp/3"),
+            ("OTEDAMA_P2P_LIMIT_LOOPBACK", "true"),
             ("OTEDAMA_STRATUM_MIN_DIFFICULTY", "0.5"),
             ("OTEDAMA_STRATUM_VARDIFF_TARGET_SECS", "7"),
             ("OTEDAMA_STRATUM_MAX_CONNECTIONS", "9"),
@@ -182,6 +186,7 @@ mod tests {
         assert_eq!(o.api.as_deref(), Some("127.0.0.1:2"));
         assert_eq!(o.p2p.as_deref(), Some("/ip4/0.0.0.0/tcp/3"));
         assert_eq!(o.bootstrap, Some(vec!["/ip4/1.2.3.4/tcp/3".into()]));
+        assert_eq!(o.p2p_limit_loopback, Some(true));
         assert_eq!(o.stratum.min_difficulty, Some(0.5));
         assert_eq!(o.stratum.vardiff_target_secs, Some(7));
         assert_eq!(o.stratum.max_connections, Some(9));

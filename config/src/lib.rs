@@ -33,6 +33,7 @@
 //! | `--api IP:PORT` | `api` | `OTEDAMA_API` | `127.0.0.1:9329` (Litecoin mainnet) |
 //! | `--p2p MULTIADDR` | `p2p` | `OTEDAMA_P2P` | `/ip4/0.0.0.0/tcp/9328` (Litecoin mainnet) |
 //! | `--bootstrap MULTIADDR`… | `bootstrap = [..]` | `OTEDAMA_BOOTSTRAP` | none |
+//! | `--p2p-limit-loopback` | `p2p_limit_loopback` | `OTEDAMA_P2P_LIMIT_LOOPBACK` | `false` |
 //! | `--stratum-min-difficulty` | `stratum.min_difficulty` | `OTEDAMA_STRATUM_MIN_DIFFICULTY` | `0.001` |
 //! | `--stratum-vardiff-target-secs` | `stratum.vardiff_target_secs` | `OTEDAMA_STRATUM_VARDIFF_TARGET_SECS` | `5` |
 //! | `--stratum-max-connections` | `stratum.max_connections` | `OTEDAMA_STRATUM_MAX_CONNECTIONS` | `10000` |

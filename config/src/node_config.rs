@@ -55,6 +55,8 @@ pub struct P2pConfig {
     pub listen: String,
     /// Peers to contact first.
     pub bootstrap: Vec<String>,
+    /// Whether the cap on inbound connections per address applies to loopback peers too.
+    pub limit_loopback: bool,
 }
 
 /// Logging settings.
@@ -141,6 +143,7 @@ impl NodeConfig {
             api: Some(self.api.to_string()),
             p2p: Some(self.p2p.listen.clone()),
             bootstrap: Some(self.p2p.bootstrap.clone()),
+            p2p_limit_loopback: Some(self.p2p.limit_loopback),
             stratum: RawStratum {
                 listen: Some(self.stratum.listen.to_string()),
                 min_difficulty: Some(self.stratum.min_difficulty),

@@ -51,6 +51,9 @@ pub struct RawOptions {
     /// Bootstrap peers' multiaddresses.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bootstrap: Option<Vec<String>>,
+    /// Whether the peer-to-peer rules by address apply to loopback peers too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p2p_limit_loopback: Option<bool>,
     /// The `[stratum]` section. Sections come last: TOML writes tables after plain keys.
     #[serde(default, skip_serializing_if = "RawStratum::is_empty")]
     pub stratum: RawStratum,

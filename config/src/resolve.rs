@@ -144,6 +144,13 @@ pub fn resolve(layers: &Layers) -> Result<NodeConfig, ConfigError> {
                 .collect::<Result<_, _>>()?,
             None => Vec::new(),
         },
+        limit_loopback: stack
+            .number(
+                Setting::P2pLimitLoopback,
+                |r| r.p2p_limit_loopback,
+                |_| Ok(()),
+            )?
+            .unwrap_or(false),
     };
 
     let level = stack

@@ -46,6 +46,7 @@ fn defaults_for_litecoin_mainnet() {
     assert_eq!(c.api.to_string(), "127.0.0.1:9329");
     assert_eq!(c.p2p.listen, "/ip4/0.0.0.0/tcp/9328");
     assert!(c.p2p.bootstrap.is_empty());
+    assert!(!c.p2p.limit_loopback);
     assert_eq!(c.stratum.min_difficulty, 0.001);
     assert_eq!(c.stratum.vardiff_target_secs, 5);
     assert_eq!(c.stratum.max_connections, 10_000);
@@ -85,6 +86,18 @@ fn lists_are_taken_whole_from_one_layer() {
     assert_eq!(c.daemon.urls.len(), 1);
     assert_eq!(c.daemon.urls[0].host, "c");
     assert_eq!(c.p2p.bootstrap, ["/ip4/1.1.1.1/tcp/1"]);
+}
+
+#[test]
+fn loopback_limits_are_off_unless_a_layer_turns_them_on() {
+    let c = ok(Some("p2p_limit_loopback = true"), "", "");
+    assert!(c.p2p.limit_loopback);
+    let c = ok(
+        Some("p2p_limit_loopback = true"),
+        "p2p_limit_loopback = false",
+        "",
+    );
+    assert!(!c.p2p.limit_loopback);
 }
 
 #[test]

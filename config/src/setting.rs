@@ -36,6 +36,8 @@ pub enum Setting {
     P2p,
     /// Peers to contact first.
     Bootstrap,
+    /// Whether the peer-to-peer rules by address apply to loopback peers too.
+    P2pLimitLoopback,
     /// The lowest difficulty the Stratum server gives a miner.
     StratumMinDifficulty,
     /// Seconds between shares that vardiff aims at, per connection.
@@ -48,7 +50,7 @@ pub enum Setting {
 
 impl Setting {
     /// Every setting, in the order the documentation lists them.
-    pub const ALL: [Setting; 17] = [
+    pub const ALL: [Setting; 18] = [
         Setting::Config,
         Setting::Coin,
         Setting::Network,
@@ -62,6 +64,7 @@ impl Setting {
         Setting::Api,
         Setting::P2p,
         Setting::Bootstrap,
+        Setting::P2pLimitLoopback,
         Setting::StratumMinDifficulty,
         Setting::StratumVardiffTargetSecs,
         Setting::StratumMaxConnections,
@@ -84,6 +87,7 @@ impl Setting {
             Setting::Api => "--api",
             Setting::P2p => "--p2p",
             Setting::Bootstrap => "--bootstrap",
+            Setting::P2pLimitLoopback => "--p2p-limit-loopback",
             Setting::StratumMinDifficulty => "--stratum-min-difficulty",
             Setting::StratumVardiffTargetSecs => "--stratum-vardiff-target-secs",
             Setting::StratumMaxConnections => "--stratum-max-connections",
@@ -107,6 +111,7 @@ impl Setting {
             Setting::Api => "api",
             Setting::P2p => "p2p",
             Setting::Bootstrap => "bootstrap",
+            Setting::P2pLimitLoopback => "p2p_limit_loopback",
             Setting::StratumMinDifficulty => "stratum.min_difficulty",
             Setting::StratumVardiffTargetSecs => "stratum.vardiff_target_secs",
             Setting::StratumMaxConnections => "stratum.max_connections",
@@ -130,6 +135,7 @@ impl Setting {
             Setting::Api => "OTEDAMA_API",
             Setting::P2p => "OTEDAMA_P2P",
             Setting::Bootstrap => "OTEDAMA_BOOTSTRAP",
+            Setting::P2pLimitLoopback => "OTEDAMA_P2P_LIMIT_LOOPBACK",
             Setting::StratumMinDifficulty => "OTEDAMA_STRATUM_MIN_DIFFICULTY",
             Setting::StratumVardiffTargetSecs => "OTEDAMA_STRATUM_VARDIFF_TARGET_SECS",
             Setting::StratumMaxConnections => "OTEDAMA_STRATUM_MAX_CONNECTIONS",

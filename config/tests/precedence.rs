@@ -133,6 +133,12 @@ fn cases() -> Vec<Case> {
             |c| c.p2p.bootstrap.join(","),
         ),
         case(
+            Setting::P2pLimitLoopback,
+            ["true", "false", "true"],
+            "false",
+            |c| c.p2p.limit_loopback.to_string(),
+        ),
+        case(
             Setting::StratumMinDifficulty,
             ["0.5", "2", "0.25"],
             "0.001",
@@ -160,7 +166,8 @@ fn cases() -> Vec<Case> {
 fn toml_value(setting: Setting, value: &str) -> String {
     match setting {
         Setting::DaemonUrl | Setting::DaemonZmq | Setting::Bootstrap => format!("[{value:?}]"),
-        Setting::StratumMinDifficulty
+        Setting::P2pLimitLoopback
+        | Setting::StratumMinDifficulty
         | Setting::StratumVardiffTargetSecs
         | Setting::StratumMaxConnections => value.to_owned(),
         _ => format!("{value:?}"),

@@ -86,6 +86,7 @@ pub fn network_config(config: &NodeConfig) -> Result<NetworkConfig> {
         bootstrap,
         dir: config.data_dir.join("p2p"),
         agent: format!("otedama/{}", env!("CARGO_PKG_VERSION")),
+        limit_loopback: config.p2p.limit_loopback,
     })
 }
 

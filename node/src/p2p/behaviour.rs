@@ -1,8 +1,9 @@
 //! The libp2p behaviour of an Otedama node and the swarm that runs it: TCP + Noise + Yamux,
 //! identify, ping, Kademlia, gossipsub (validated), the sync request-response protocol, a block
-//! list for banned peers and connection limits. Public so that tests can build a peer that
+//! list for banned peers, connection limits, and rules by remote address. Public so that tests can build a peer that
 //! speaks exactly the node's protocols (and then misbehaves).
 
+use crate::p2p::guard::Guard;
 use crate::p2p::wire::{self, SyncRequest, SyncResponse};
 use anyhow::{Context, Result};
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -18,8 +19,32 @@ use std::collections::HashMap;
 use std::io;
 use std::time::Duration;
 
-/// The most connections a node keeps (in and out together).
-pub const MAX_CONNECTIONS: u32 = 64;
+/// The most inbound connections a node keeps.
+pub const MAX_INBOUND: u32 = 48;
+/// The most outbound connections a node keeps: a budget of its own, so that peers dialling in
+/// cannot take the connections the node uses to reach the network.
+pub const MAX_OUTBOUND: u32 = 24;
+
+/// How many connections a node keeps, and to whom the rules by address apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most inbound connections.
+    pub inbound: u32,
+    /// The most outbound connections.
+    pub outbound: u32,
+    /// Whether the cap on inbound connections per address applies to loopback addresses too.
+    pub loopback: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            inbound: MAX_INBOUND,
+            outbound: MAX_OUTBOUND,
+            loopback: false,
+        }
+    }
+}
 
 /// Everything an Otedama node speaks.
 #[derive(NetworkBehaviour)]
@@ -27,8 +52,10 @@ pub const MAX_CONNECTIONS: u32 = 64;
 pub struct Behaviour {
     /// Refuses banned peers.
     pub blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
-    /// Caps connections.
+    /// Caps connections: inbound and outbound apart.
     pub limits: connection_limits::Behaviour,
+    /// Caps inbound connections per address.
+    pub guard: Guard,
     /// Learns peers' addresses, agents and protocols.
     pub identify: identify::Behaviour,
     /// Keeps connections alive and measures latency.
@@ -175,8 +202,19 @@ fn score_params(
     (params, gossipsub::PeerScoreThresholds::default())
 }
 
-/// Builds the behaviour for a node with `key` on the sharechain `consensus`.
+/// Builds the behaviour for a node with `key` on the sharechain `consensus`, with the default
+/// [`Limits`].
 pub fn behaviour(key: &Keypair, consensus: &ConsensusId, agent: &str) -> Result<Behaviour> {
+    behaviour_with(key, consensus, agent, Limits::default())
+}
+
+/// [`behaviour`] with `limits`.
+pub fn behaviour_with(
+    key: &Keypair,
+    consensus: &ConsensusId,
+    agent: &str,
+    limits: Limits,
+) -> Result<Behaviour> {
     let peer_id = key.public().to_peer_id();
     let topic = IdentTopic::new(wire::share_topic(consensus));
     let gossip_config = gossipsub::ConfigBuilder::default()
@@ -221,10 +259,12 @@ pub fn behaviour(key: &Keypair, consensus: &ConsensusId, agent: &str) -> Result<
         blocked: allow_block_list::Behaviour::default(),
         limits: connection_limits::Behaviour::new(
             connection_limits::ConnectionLimits::default()
-                .with_max_established(Some(MAX_CONNECTIONS))
+                .with_max_established_incoming(Some(limits.inbound))
+                .with_max_established_outgoing(Some(limits.outbound))
                 .with_max_established_per_peer(Some(2))
                 .with_max_pending_incoming(Some(16)),
         ),
+        guard: Guard::new(limits.loopback),
         identify: identify::Behaviour::new(
             identify::Config::new(wire::IDENTIFY_PROTOCOL.to_owned(), key.public())
                 .with_agent_version(agent.to_owned())
@@ -239,7 +279,17 @@ pub fn behaviour(key: &Keypair, consensus: &ConsensusId, agent: &str) -> Result<
 
 /// Builds a swarm over TCP + Noise + Yamux running [`behaviour`].
 pub fn swarm(key: Keypair, consensus: &ConsensusId, agent: &str) -> Result<Swarm<Behaviour>> {
-    let behaviour = behaviour(&key, consensus, agent)?;
+    swarm_with(key, consensus, agent, Limits::default())
+}
+
+/// [`swarm`] with `limits`.
+pub fn swarm_with(
+    key: Keypair,
+    consensus: &ConsensusId,
+    agent: &str,
+    limits: Limits,
+) -> Result<Swarm<Behaviour>> {
+    let behaviour = behaviour_with(&key, consensus, agent, limits)?;
     let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         .with_tcp(

@@ -9,6 +9,9 @@
 
 mod actor;
 pub mod behaviour;
+#[cfg(test)]
+mod connection_tests;
+pub mod guard;
 pub mod identity;
 mod judge;
 mod peers;
@@ -35,6 +38,8 @@ pub struct NetworkConfig {
     pub dir: PathBuf,
     /// The agent string told to peers.
     pub agent: String,
+    /// Whether the cap on inbound connections per address applies to loopback peers too.
+    pub limit_loopback: bool,
 }
 
 /// One connected peer, for the API.
@@ -170,7 +175,11 @@ pub async fn spawn(
     let book = identity::PeerBook::load(&config.dir)?;
     let peer_id = PeerId::from(key.public());
     let consensus_id = chain.lock().consensus().id();
-    let mut swarm = behaviour::swarm(key, &consensus_id, &config.agent)?;
+    let limits = behaviour::Limits {
+        loopback: config.limit_loopback,
+        ..behaviour::Limits::default()
+    };
+    let mut swarm = behaviour::swarm_with(key, &consensus_id, &config.agent, limits)?;
     swarm
         .listen_on(config.listen.clone())
         .with_context(|| format!("cannot listen for peers on {}", config.listen))?;
