@@ -73,7 +73,8 @@ pub struct NodeArgs {
     #[arg(long, value_name = "MULTIADDR", help_heading = "Services")]
     pub bootstrap: Vec<String>,
 
-    /// Apply the cap on inbound connections per address to loopback peers too (nodes on one machine all connect from 127.0.0.1) [default: false]
+    /// Apply the cap on inbound connections per address and bans by address to loopback peers
+    /// too (nodes on one machine all connect from 127.0.0.1) [default: false]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", help_heading = "Services")]
     pub p2p_limit_loopback: Option<bool>,
 

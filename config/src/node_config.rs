@@ -55,7 +55,8 @@ pub struct P2pConfig {
     pub listen: String,
     /// Peers to contact first.
     pub bootstrap: Vec<String>,
-    /// Whether the cap on inbound connections per address applies to loopback peers too.
+    /// Whether the cap on inbound connections per address and bans by address apply to
+    /// loopback peers too.
     pub limit_loopback: bool,
 }
 

@@ -2,7 +2,8 @@
 //! regtest pair, and hostile libp2p peers built in this process that speak exactly the node's
 //! protocols and then lie. A peer sending garbage, an invalid (well-formed) share, an oversized
 //! message or a broken sync request is banned, and nothing it sent is stored or forwarded; raw
-//! garbage on the peer-to-peer port does not hurt the node.
+//! garbage on the peer-to-peer port does not hurt the node; a ban shuts out the banned peer's
+//! address under any peer id.
 
 use anyhow::{bail, ensure, Context, Result};
 use futures::StreamExt;
@@ -16,7 +17,7 @@ use otedama_node::p2p::wire::{self, ChainStatus, SyncRequest, SyncResponse};
 use otedama_sharechain::codec::{decode_share, encode_share};
 use otedama_sharechain::ConsensusId;
 use otedama_tests::fixture::regtest_consensus;
-use otedama_tests::pool::{regtest_daemon, tip, PoolNode};
+use otedama_tests::pool::{regtest_daemon, tip, Launch, PoolNode};
 use otedama_tests::{regtest_chain, seed_store, wait_for};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -676,5 +677,66 @@ async fn a_peer_sending_broken_sync_requests_is_banned() -> Result<()> {
     pool.check_after(&hostiles, 0).await?;
     drop(hostiles);
     pool.pair.stop().await;
+    Ok(())
+}
+
+/// A ban shuts out the banned peer's address, not only its peer id, which costs nothing to make
+/// (`docs/protocol.md` §6): on a node that applies the rules by address to loopback too, a
+/// hostile peer banned for garbage comes back under a new peer id from the same address and is
+/// refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_banned_peer_is_refused_under_a_new_peer_id_from_its_address() -> Result<()> {
+    let dir = otedama_tests::TestDir::new()?;
+    let (mut pair, daemon) = regtest_daemon(dir.path()).await?;
+    let base = dir.path();
+    seed_store(&base.join("a"), &regtest_chain()[..SEEDED])?;
+    let launch = Launch {
+        env: vec![("OTEDAMA_P2P_LIMIT_LOOPBACK".into(), "true".into())],
+        ..Launch::default()
+    };
+    let a = PoolNode::start_with("a", base, &daemon, &[], launch)?;
+    let a_addr_text = a.multiaddr()?;
+    let a_addr: Multiaddr = a_addr_text.parse()?;
+    let a_id: PeerId = a_addr_text.rsplit('/').next().context("a's id")?.parse()?;
+    a.wait(Duration::from_secs(60), "a to load its chain", |s| {
+        s["synced"] == true
+    })?;
+    let consensus = regtest_consensus().id();
+
+    let mut first = Hostile::spawn(&consensus, a_id)?;
+    first.connect(&a_addr, a_id, true).await?;
+    first.publish(noise_bytes(11, 600)).await?;
+    let reason = wait_banned(&a, &first.id, Duration::from_secs(20))?;
+    ensure!(reason.contains("gossiped an invalid share"), "{reason}");
+    first.expect_shut_out(&a_addr, a_id).await?;
+
+    // The same address under a new peer id.
+    let mut second = Hostile::spawn(&consensus, a_id)?;
+    second.order(Order::Dial(a_addr.clone()))?;
+    match second
+        .expect(Duration::from_secs(15), "the dial to end", |s| {
+            matches!(s, Seen::DialFailed(_) | Seen::Connected(_))
+        })
+        .await?
+    {
+        Seen::DialFailed(_) => {}
+        _ => {
+            second
+                .expect(
+                    Duration::from_secs(3),
+                    "the new peer id's connection to close",
+                    |s| matches!(s, Seen::Closed(p, _) if *p == a_id),
+                )
+                .await
+                .context("a new peer id from the banned address was let in")?;
+        }
+    }
+    let peers = a.peers()?;
+    ensure!(
+        peers["peers"].as_array().is_some_and(Vec::is_empty),
+        "a holds no connection from the banned address: {peers}"
+    );
+    drop((first, second));
+    pair.stop().await;
     Ok(())
 }

@@ -594,7 +594,15 @@ impl Actor {
         if !self.peers.is_banned(&peer) {
             self.peers.ban(peer, reason);
         }
-        warn!(%peer, %reason, "peer banned");
+        // Its address too: a new peer id costs nothing (§6).
+        let address = self.peers.connected.get(&peer).map(|p| p.address.clone());
+        let address_banned = address.as_ref().is_some_and(|addr| {
+            self.swarm
+                .behaviour_mut()
+                .guard
+                .ban(addr, Instant::now() + peers::BAN_DURATION)
+        });
+        warn!(%peer, %reason, ?address, address_banned, "peer banned");
         self.book.forget(&peer);
         let behaviour = self.swarm.behaviour_mut();
         behaviour.blocked.block_peer(peer);

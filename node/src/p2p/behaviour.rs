@@ -32,7 +32,7 @@ pub struct Limits {
     pub inbound: u32,
     /// The most outbound connections.
     pub outbound: u32,
-    /// Whether the cap on inbound connections per address applies to loopback addresses too.
+    /// Whether the cap per address and bans by address apply to loopback addresses too.
     pub loopback: bool,
 }
 
@@ -54,7 +54,7 @@ pub struct Behaviour {
     pub blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
     /// Caps connections: inbound and outbound apart.
     pub limits: connection_limits::Behaviour,
-    /// Caps inbound connections per address.
+    /// Caps inbound connections per address and refuses banned addresses.
     pub guard: Guard,
     /// Learns peers' addresses, agents and protocols.
     pub identify: identify::Behaviour,

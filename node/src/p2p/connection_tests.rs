@@ -1,4 +1,4 @@
-//! Connection budgets and the cap per address, on real swarms over loopback: the node's own
+//! Connection budgets and rules by address, on real swarms over loopback: the node's own
 //! behaviour against bare peers that only connect.
 
 use super::behaviour::{self, Behaviour, Limits, MAX_INBOUND};
@@ -183,6 +183,25 @@ async fn one_address_holds_at_most_a_few_inbound_connections() {
         outcomes.iter().all(|o| *o == Outcome::Established),
         "{outcomes:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_banned_address_is_refused_under_any_peer_id() {
+    let (mut node, addr) = strict_node().await;
+    let until = Instant::now() + Duration::from_secs(60);
+    assert!(node.behaviour_mut().guard.ban(&addr, until));
+    let (outcomes, _peer) = flood(&mut node, &addr, 1).await;
+    assert!(
+        matches!(&outcomes[..], [Outcome::Refused(why)] if why.contains("banned")),
+        "{outcomes:?}"
+    );
+    // The ban ends.
+    let guard = &node.behaviour().guard;
+    assert!(guard.is_banned(&addr, Instant::now()));
+    assert!(!guard.is_banned(&addr, until));
+    // Loopback is exempt unless the node says otherwise.
+    let mut lenient = node_swarm(Limits::default());
+    assert!(!lenient.behaviour_mut().guard.ban(&addr, until));
 }
 
 async fn node_with_defaults_listening() -> (Swarm<Behaviour>, Multiaddr) {

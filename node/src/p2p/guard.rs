@@ -1,7 +1,7 @@
-//! Connection rules by remote address (`docs/protocol.md` §2.1): at most
-//! [`MAX_INBOUND_PER_ADDRESS`] inbound connections from one address. Peer ids cost nothing to
-//! make, an address does; an IPv6 address counts by its /64, which one host gets as easily as
-//! one address.
+//! Connection rules by remote address (`docs/protocol.md` §2.1, §6): at most
+//! [`MAX_INBOUND_PER_ADDRESS`] inbound connections from one address, and no connection at all
+//! with an address whose peer was banned, while the ban lasts. Peer ids cost nothing to make, an
+//! address does; an IPv6 address counts by its /64, which one host gets as easily as one address.
 //!
 //! Loopback addresses are exempt unless [`Guard::new`] is told otherwise: several nodes on one
 //! machine (tests, a small farm) all connect from 127.0.0.1.
@@ -20,6 +20,7 @@ use std::convert::Infallible;
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 /// The most inbound connections kept from one address (a peer may hold two).
 pub const MAX_INBOUND_PER_ADDRESS: u32 = 8;
@@ -47,6 +48,8 @@ fn rule_key(ip: IpAddr) -> IpAddr {
 /// Why the guard refused a connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refused {
+    /// The address belongs to a banned peer.
+    Banned(IpAddr),
     /// The address already holds [`MAX_INBOUND_PER_ADDRESS`] inbound connections.
     TooMany(IpAddr),
 }
@@ -54,6 +57,7 @@ pub enum Refused {
 impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Refused::Banned(ip) => write!(f, "address {ip} is banned"),
             Refused::TooMany(ip) => write!(
                 f,
                 "address {ip} already holds {MAX_INBOUND_PER_ADDRESS} inbound connections"
@@ -64,21 +68,24 @@ impl fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-/// The behaviour that applies the rules.
+/// The behaviour that applies the rules; the actor bans addresses through it.
 #[derive(Debug)]
 pub struct Guard {
     /// Whether the rules apply to loopback addresses too.
     loopback: bool,
     /// Inbound connections established, by address.
     inbound: HashMap<IpAddr, u32>,
+    /// Banned addresses, until when.
+    banned: HashMap<IpAddr, Instant>,
 }
 
 impl Guard {
-    /// A guard; `loopback` applies its rules to loopback addresses too.
+    /// A guard without bans; `loopback` applies its rules to loopback addresses too.
     pub fn new(loopback: bool) -> Self {
         Guard {
             loopback,
             inbound: HashMap::new(),
+            banned: HashMap::new(),
         }
     }
 
@@ -89,11 +96,34 @@ impl Guard {
             .map(rule_key)
     }
 
-    fn check(&self, remote: &Multiaddr) -> Result<(), ConnectionDenied> {
+    /// Refuses connections with the address of `addr` until `until`; `false` when the address
+    /// is exempt (loopback) or not an IP address.
+    pub fn ban(&mut self, addr: &Multiaddr, until: Instant) -> bool {
+        let Some(ip) = self.key(addr) else {
+            return false;
+        };
+        let now = Instant::now();
+        self.banned.retain(|_, u| *u > now);
+        let entry = self.banned.entry(ip).or_insert(until);
+        *entry = (*entry).max(until);
+        true
+    }
+
+    /// Whether connections with the address of `addr` are refused at `now`.
+    pub fn is_banned(&self, addr: &Multiaddr, now: Instant) -> bool {
+        self.key(addr)
+            .and_then(|ip| self.banned.get(&ip))
+            .is_some_and(|until| *until > now)
+    }
+
+    fn check(&self, remote: &Multiaddr, inbound: bool) -> Result<(), ConnectionDenied> {
         let Some(ip) = self.key(remote) else {
             return Ok(());
         };
-        if self.inbound.get(&ip).copied().unwrap_or(0) >= MAX_INBOUND_PER_ADDRESS {
+        if self.banned.get(&ip).is_some_and(|u| *u > Instant::now()) {
+            return Err(ConnectionDenied::new(Refused::Banned(ip)));
+        }
+        if inbound && self.inbound.get(&ip).copied().unwrap_or(0) >= MAX_INBOUND_PER_ADDRESS {
             return Err(ConnectionDenied::new(Refused::TooMany(ip)));
         }
         Ok(())
@@ -119,7 +149,7 @@ impl NetworkBehaviour for Guard {
     ) -> Result<(), ConnectionDenied> {
         // Refused before the handshake costs anything; checked again once established, when
         // connections handshaking at the same time have been counted.
-        self.check(remote)
+        self.check(remote, true)
     }
 
     fn handle_established_inbound_connection(
@@ -129,7 +159,7 @@ impl NetworkBehaviour for Guard {
         _: &Multiaddr,
         remote: &Multiaddr,
     ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.check(remote)?;
+        self.check(remote, true)?;
         Ok(dummy::ConnectionHandler)
     }
 
@@ -137,10 +167,11 @@ impl NetworkBehaviour for Guard {
         &mut self,
         _: ConnectionId,
         _: PeerId,
-        _: &Multiaddr,
+        remote: &Multiaddr,
         _: Endpoint,
         _: PortUse,
     ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.check(remote, false)?;
         Ok(dummy::ConnectionHandler)
     }
 

@@ -38,7 +38,7 @@ pub struct NetworkConfig {
     pub dir: PathBuf,
     /// The agent string told to peers.
     pub agent: String,
-    /// Whether the cap on inbound connections per address applies to loopback peers too.
+    /// Whether the cap per address and bans by address apply to loopback peers too.
     pub limit_loopback: bool,
 }
 
