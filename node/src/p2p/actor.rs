@@ -5,7 +5,8 @@ use super::behaviour::{Behaviour, BehaviourEvent, SyncCall};
 use super::identity::{split_peer_addr, PeerBook};
 use super::judge;
 use super::peers::{self, Fault, PeerTable, BAN_GOSSIP_SCORE, IDS_COST};
-use super::sync::{SyncQueue, PER_PEER, QUEUE_AHEAD, SLACK};
+use super::sync::{self as sync_queue, Source, SyncQueue, PER_PEER, QUEUE_AHEAD, SLACK};
+use super::vote::Answer;
 use super::wire::{self, ChainStatus, SyncRequest, SyncResponse};
 use super::worker::{self, ChainDone, ChainJob, FailedJob, Verdict};
 use super::{Command, NetworkConfig, NetworkView};
@@ -500,6 +501,9 @@ impl Actor {
                     self.punish(peer, Fault::Invalid, &reason);
                 }
                 // Shares it did not send (pruned, or it lied) go to another peer, a few times.
+                if !not_sent.is_empty() {
+                    self.sync.short.insert(peer);
+                }
                 self.sync.retry(&not_sent);
                 // Uncles off the best chain are not in any `Ids` answer: fetch them by id.
                 self.queue_missing(missing);
@@ -697,6 +701,68 @@ impl Actor {
             .sync
             .send_request(&peer, SyncCall::Request(request));
         self.sync.ids_inflight.insert(peer, id);
+        if self.sync.announced.is_none() {
+            self.sync.fresh.insert(id);
+        }
+    }
+
+    /// Asks every other peer that is ahead where the sync should start, so that the first
+    /// answer is not taken alone (§5.4).
+    fn ask_the_others(&mut self, answered: PeerId) {
+        let ahead: Vec<PeerId> = self
+            .peers
+            .connected
+            .iter()
+            .filter(|(id, p)| {
+                **id != answered && p.status.as_ref().is_some_and(|s| self.is_ahead(id, s))
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for peer in ahead {
+            self.request_ids(peer);
+        }
+    }
+
+    /// Starts the sync once the vote on its start is decided: each answer taken starts with a
+    /// root; the first continues its ids exchange.
+    fn decide_start(&mut self) {
+        let waiting = self.sync.fresh_inflight();
+        let Some(taken) = self.sync.vote.decide(waiting, Instant::now()) else {
+            return;
+        };
+        if taken.len() > 1 {
+            warn!(
+                answers = taken.len(),
+                "peers disagree where the chain starts; fetching every branch"
+            );
+        }
+        for answer in &taken {
+            self.sync.roots.insert(answer.ids[0]);
+        }
+        for answer in taken.iter().skip(1) {
+            let chain = self.chain.lock();
+            self.sync
+                .extend(answer.ids.iter().copied(), |id| chain.knows(id));
+        }
+        let first = &taken[0];
+        self.take_ids(first.peer, &first.ids, first.more);
+    }
+
+    /// Queues `ids` (oldest first) that `peer` announced and continues the exchange with it.
+    fn take_ids(&mut self, peer: PeerId, ids: &[ShareId], more: bool) {
+        if let Some(last) = ids.last() {
+            self.sync.announced = Some(*last);
+        }
+        {
+            let chain = self.chain.lock();
+            self.sync.extend(ids.iter().copied(), |id| chain.knows(id));
+        }
+        if more {
+            self.request_ids(peer);
+        } else {
+            self.sync.ended = Some(peer);
+        }
+        self.schedule_bodies();
     }
 
     /// Continues an `Ids` exchange with `peer` while it has more and the queue has room.
@@ -713,17 +779,23 @@ impl Actor {
     }
 
     fn schedule_bodies(&mut self) {
-        let mut candidates: Vec<PeerId> = self
+        let now = Instant::now();
+        let sources: Vec<Source> = self
             .peers
             .connected
             .iter()
-            .filter(|(_, p)| {
-                p.status
+            .map(|(id, p)| Source {
+                peer: *id,
+                work: p
+                    .status
                     .as_ref()
-                    .is_some_and(|s| s.tip.is_some() && s.work() >= self.sync.source_work)
+                    .filter(|s| s.tip.is_some())
+                    .map(ChainStatus::work),
+                believed: self.peers.believed(id, now),
             })
-            .map(|(id, _)| *id)
             .collect();
+        let ours = self.chain.lock().chain_work().unwrap_or(Work::ZERO);
+        let mut candidates = sync_queue::body_sources(&sources, ours, &self.sync.short);
         candidates.sort_by_key(|p| self.sync.inflight_to(p));
         'outer: while self.sync.waiting() > 0 {
             for peer in &candidates {
@@ -798,6 +870,7 @@ impl Actor {
                     self.sync.ids_inflight.remove(&peer);
                 }
                 if let Some((_, ids)) = self.sync.bodies.remove(&request_id) {
+                    self.sync.short.insert(peer);
                     self.sync.retry(&ids);
                     self.schedule_bodies();
                 }
@@ -933,39 +1006,22 @@ impl Actor {
                     return;
                 }
                 self.sync.ids_inflight.remove(&peer);
-                if let Some(work) = self
-                    .peers
-                    .connected
-                    .get(&peer)
-                    .and_then(|p| p.status.as_ref())
-                    .map(ChainStatus::work)
-                {
-                    // Bodies are asked of peers with at least as much work as the one that
-                    // announced them.
-                    if self.sync.idle_bodies() || work < self.sync.source_work {
-                        self.sync.source_work = work;
-                    }
-                }
                 let ids: Vec<ShareId> = ids.into_iter().map(ShareId::from_byte_array).collect();
-                // Only the first id of a sync's first answer can be a root: later answers continue
-                // from the newest id announced, which is its parent.
-                let fresh = self.sync.announced.is_none();
-                if let Some(first) = ids.first().filter(|_| fresh) {
-                    self.sync.roots.insert(*first);
-                }
-                if let Some(last) = ids.last() {
-                    self.sync.announced = Some(*last);
-                }
-                {
-                    let chain = self.chain.lock();
-                    self.sync.extend(ids.iter().copied(), |id| chain.knows(id));
-                }
-                if more {
-                    self.request_ids(peer);
+                // An empty answer needs no start: it only says the peer has nothing more.
+                if self.sync.fresh.remove(&request_id) && !ids.is_empty() {
+                    if self.sync.announced.is_none() {
+                        // A first answer: held until the start is decided (§5.4).
+                        self.sync
+                            .vote
+                            .add(Answer { peer, ids, more }, Instant::now());
+                        self.ask_the_others(peer);
+                    } else {
+                        // Asked before the start was decided: continue from it instead.
+                        self.continue_ids(peer);
+                    }
                 } else {
-                    self.sync.ended = Some(peer);
+                    self.take_ids(peer, &ids, more);
                 }
-                self.schedule_bodies();
                 self.update_synced();
             }
             SyncResponse::Shares(shares) => {
@@ -992,6 +1048,7 @@ impl Actor {
                     self.sync.ids_inflight.remove(&peer);
                 }
                 if let Some((_, ids)) = self.sync.bodies.remove(&request_id) {
+                    self.sync.short.insert(peer);
                     self.sync.retry(&ids);
                 }
                 self.punish(
@@ -1004,6 +1061,7 @@ impl Actor {
     }
 
     fn update_synced(&mut self) {
+        self.decide_start();
         self.check_claim();
         self.sync.reconcile();
         let caught_up = self.sync.outstanding() <= SLACK;

@@ -16,6 +16,7 @@ pub mod identity;
 mod judge;
 mod peers;
 mod sync;
+mod vote;
 pub mod wire;
 mod worker;
 

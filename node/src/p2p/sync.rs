@@ -1,9 +1,11 @@
 //! Sync bookkeeping (`docs/protocol.md` §5): the ids known to be missing, which batches are being
 //! fetched from whom, and whether the node has caught up. The actor does the talking.
 
+use super::vote::RootVote;
 use libp2p::request_response::OutboundRequestId;
 use libp2p::PeerId;
 use otedama_proto::hash::ShareId;
+use otedama_proto::target::Work;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 /// Shares asked for per `Shares` request.
@@ -23,8 +25,15 @@ pub struct SyncQueue {
     wanted: VecDeque<ShareId>,
     queued: HashSet<ShareId>,
     tries: HashMap<ShareId, u8>,
-    /// Shares to add as roots (the first of the first answer of a sync).
+    /// Shares to add as roots (the first of each first answer a sync starts from).
     pub roots: HashSet<ShareId>,
+    /// The first answers of the sync, until its start is decided.
+    pub vote: RootVote,
+    /// `Ids` requests sent before the start was decided (locator without an announced id).
+    pub fresh: HashSet<OutboundRequestId>,
+    /// Peers that did not send shares they were asked for in this sync: asked again only when
+    /// no other peer can be.
+    pub short: HashSet<PeerId>,
     /// The newest id announced by `Ids` answers of the sync under way: the next `Ids` request
     /// continues from it. Cleared when the sync is over.
     pub announced: Option<ShareId>,
@@ -36,9 +45,6 @@ pub struct SyncQueue {
     pub in_worker: usize,
     /// Shares accepted through sync.
     pub fetched: u64,
-    /// The work of the peer whose ids are being fetched: bodies are asked only of peers with at
-    /// least this much.
-    pub source_work: otedama_proto::target::Work,
     /// The peer whose `Ids` answers said it had no more: once the sync is idle, the work it
     /// claimed is checked against what it brought.
     pub ended: Option<PeerId>,
@@ -102,14 +108,20 @@ impl SyncQueue {
         self.bodies.values().filter(|(p, _)| p == peer).count()
     }
 
-    /// Whether nothing is queued, in flight or in the worker.
+    /// Whether nothing is queued, in flight, held for the vote or in the worker.
     pub fn idle(&self) -> bool {
-        self.queued.is_empty() && self.ids_inflight.is_empty() && self.in_worker == 0
+        self.queued.is_empty()
+            && self.ids_inflight.is_empty()
+            && self.vote.is_empty()
+            && self.in_worker == 0
     }
 
-    /// Whether no `Shares` request is in flight and none waits.
-    pub fn idle_bodies(&self) -> bool {
-        self.bodies.is_empty() && self.wanted.is_empty()
+    /// First `Ids` answers that may still come for the vote.
+    pub fn fresh_inflight(&self) -> usize {
+        self.ids_inflight
+            .values()
+            .filter(|r| self.fresh.contains(r))
+            .count()
     }
 
     /// Drops queued ids that are neither waiting nor in flight (lost track of, e.g. when the
@@ -117,6 +129,8 @@ impl SyncQueue {
     pub fn reconcile(&mut self) {
         if self.idle() {
             self.announced = None;
+            self.fresh.clear();
+            self.short.clear();
         }
         if self.in_worker > 0 || self.queued.len() == self.wanted.len() {
             return;
@@ -149,9 +163,99 @@ impl SyncQueue {
     }
 }
 
+/// A connected peer as a possible source of shares.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Who.
+    pub peer: PeerId,
+    /// The work of its best chain, as it last told us; `None` when it has no tip (or did not
+    /// answer yet).
+    pub work: Option<Work>,
+    /// Whether its claims count (it is not doubted: `PeerTable::believed`).
+    pub believed: bool,
+}
+
+/// The peers to ask for shares: those with a tip whose claims are believed. Of those, the ones
+/// not `short` of shares asked in this sync and not behind our chain (`ours`) are asked; if
+/// there are none, those not short; if none either, all. No peer's claim raises the floor for
+/// the others: a peer claiming huge work cannot keep the shares from being asked of everyone
+/// else, and once it failed to send them it is passed over.
+pub fn body_sources(sources: &[Source], ours: Work, short: &HashSet<PeerId>) -> Vec<PeerId> {
+    let able: Vec<(PeerId, Work)> = sources
+        .iter()
+        .filter(|s| s.believed)
+        .filter_map(|s| s.work.map(|w| (s.peer, w)))
+        .collect();
+    let tier = |keep: &dyn Fn(&(PeerId, Work)) -> bool| -> Vec<PeerId> {
+        able.iter().filter(|s| keep(s)).map(|(p, _)| *p).collect()
+    };
+    [
+        tier(&|(p, w)| !short.contains(p) && *w >= ours),
+        tier(&|(p, _)| !short.contains(p)),
+        tier(&|_| true),
+    ]
+    .into_iter()
+    .find(|t| !t.is_empty())
+    .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use otedama_proto::uint::U256;
+
+    fn work(n: u64) -> Option<Work> {
+        Some(Work::from_u256(U256::from_u64(n)))
+    }
+
+    #[test]
+    fn bodies_are_asked_of_every_believed_peer_whatever_one_claims() {
+        let (liar, honest, behind, doubted, tipless) = (
+            PeerId::random(),
+            PeerId::random(),
+            PeerId::random(),
+            PeerId::random(),
+            PeerId::random(),
+        );
+        let source = |peer, work, believed| Source {
+            peer,
+            work,
+            believed,
+        };
+        let sources = [
+            // Claims far more work than anyone: it must not push the honest peer out.
+            source(liar, work(1 << 60), true),
+            source(honest, work(5_000), true),
+            source(behind, work(900), true),
+            source(doubted, work(1 << 61), false),
+            source(tipless, None, true),
+        ];
+        let mut chosen = body_sources(
+            &sources,
+            Work::from_u256(U256::from_u64(1_000)),
+            &HashSet::new(),
+        );
+        chosen.sort();
+        let mut expected = vec![liar, honest];
+        expected.sort();
+        assert_eq!(chosen, expected);
+        // A peer that failed to send what it was asked is passed over while others can serve,
+        // then a peer behind us is tried before peers that failed.
+        let floor = Work::from_u256(U256::from_u64(1_000));
+        assert_eq!(
+            body_sources(&sources, floor, &HashSet::from([liar])),
+            [honest]
+        );
+        assert_eq!(
+            body_sources(&sources, floor, &HashSet::from([liar, honest])),
+            [behind]
+        );
+        let mut all = body_sources(&sources, floor, &HashSet::from([liar, honest, behind]));
+        all.sort();
+        let mut expected = vec![liar, honest, behind];
+        expected.sort();
+        assert_eq!(all, expected, "doubted and tipless peers never");
+    }
 
     fn id(n: u8) -> ShareId {
         ShareId::from_byte_array([n; 32])
