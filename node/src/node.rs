@@ -20,7 +20,7 @@ use otedama_proto::address::PayoutAddress;
 use otedama_proto::amount::Amount;
 use otedama_proto::chain::{Coin, Network};
 use otedama_proto::target::CompactTarget;
-use otedama_sharechain::{Consensus, ShareChain, SledStore};
+use otedama_sharechain::{Consensus, ShareChain, SledStore, StoreSyncer};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -236,10 +236,14 @@ pub async fn run(
     let _ = share_task.await;
     let _ = api_task.await;
     let _ = network_task.await;
-    chain
+    let syncer = chain
         .lock()
-        .flush()
+        .write_staged()
         .context("cannot write the sharechain on shutdown")?;
+    tokio::task::spawn_blocking(move || syncer.sync())
+        .await
+        .context("the sharechain's sync panicked on shutdown")?
+        .context("cannot sync the sharechain on shutdown")?;
     info!("stopped");
     Ok(())
 }

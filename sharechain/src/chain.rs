@@ -26,7 +26,7 @@ use crate::orphans::OrphanPool;
 use crate::params::{Consensus, ConsensusId};
 use crate::payout::Payout;
 use crate::share::Share;
-use crate::store::{ShareStore, StoreError};
+use crate::store::{ShareStore, StoreError, StoreSyncer};
 use crate::validate::{Prechecked, RejectReason};
 use crate::window::Window;
 pub(crate) use best::BestChain;
@@ -350,8 +350,17 @@ impl<S: ShareStore> ShareChain<S> {
     /// The group commit: writes every share accepted since the last flush in one batch and makes
     /// it durable. Call once per batch of shares, before acknowledging or gossiping them.
     pub fn flush(&mut self) -> Result<(), ChainError> {
+        Ok(self.write_staged()?.sync()?)
+    }
+
+    /// The first half of [`ShareChain::flush`]: writes every share accepted since the last
+    /// flush to the store in one batch and returns the handle that makes them durable. A node
+    /// that keeps the chain behind a lock calls this under the lock and syncs after releasing
+    /// it, so other users of the chain never wait on the disk. Nothing written here may be
+    /// acknowledged or gossiped before the handle's sync returns.
+    pub fn write_staged(&mut self) -> Result<S::Syncer, ChainError> {
         self.staged.write(&mut self.store)?;
-        Ok(self.store.flush()?)
+        Ok(self.store.syncer())
     }
 
     /// Decodes `bytes` (checks 1–2) and adds the share.

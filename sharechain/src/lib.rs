@@ -58,7 +58,7 @@ pub use chain::{Accepted, AddOutcome, ChainConfig, ChainError, ChainEvent, Share
 pub use params::{Consensus, ConsensusId, ConsensusParams};
 pub use payout::Payout;
 pub use share::{CoinbaseParts, Share, ShareCommitment, ShareData};
-pub use store::{MemoryStore, ShareStore, SledStore, StoreError, StoredShare};
+pub use store::{MemoryStore, ShareStore, SledStore, StoreError, StoreSyncer, StoredShare};
 pub use template::{ShareTemplate, TemplateError, TemplateRequest};
 pub use validate::RejectReason;
 pub use window::hash_rate;

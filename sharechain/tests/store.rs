@@ -8,7 +8,9 @@ use common::*;
 use otedama_proto::chain::Coin;
 use otedama_proto::hash::ShareId;
 use otedama_sharechain::chain::ChainConfig;
-use otedama_sharechain::{MemoryStore, ShareChain, ShareStore, SledStore, StoredShare};
+use otedama_sharechain::{
+    MemoryStore, ShareChain, ShareStore, SledStore, StoreSyncer, StoredShare,
+};
 
 /// How a suite opens a store, and reopens it after the chain that used it is dropped.
 trait Harness {
@@ -209,6 +211,33 @@ fn a_crash_keeps_exactly_what_was_flushed() {
     let chain = ShareChain::open(c, crashed).expect("reopens");
     assert_eq!(chain.tip(), flushed.last().copied());
     assert!(!chain.contains(&unflushed));
+}
+
+/// A syncer taken under the chain's lock and synced after it was released makes durable exactly
+/// the shares written before it was taken, even when the chain moved on (and another syncer was
+/// taken) in between: the chain's owner may sync outside its lock.
+#[test]
+fn a_syncer_makes_durable_what_was_written_before_it() {
+    let c = consensus(Coin::Bitcoin, 50);
+    let mut chain = ShareChain::open(c.clone(), MemoryStore::new()).expect("opens");
+    let first = grow(&mut chain, 3);
+    let s = mine(&chain, None, 1, T0 + 3);
+    let second = accept(&mut chain, s);
+    let early = chain.write_staged().expect("written");
+    let s = mine(&chain, None, 2, T0 + 4);
+    let third = accept(&mut chain, s);
+    let late = chain.write_staged().expect("written");
+    // Written but not synced: a crash loses both.
+    let crashed = ShareChain::open(c.clone(), chain.store().crash()).expect("reopens");
+    assert_eq!(crashed.tip(), first.last().copied());
+    early.sync().expect("synced");
+    let crashed = ShareChain::open(c.clone(), chain.store().crash()).expect("reopens");
+    assert_eq!(crashed.tip(), Some(second));
+    assert!(!crashed.contains(&third));
+    late.sync().expect("synced");
+    early.sync().expect("a second sync changes nothing");
+    let crashed = ShareChain::open(c, chain.store().crash()).expect("reopens");
+    assert_eq!(crashed.tip(), Some(third));
 }
 
 /// A directory held by a live store is reported as in use (after sled's lock wait), and the

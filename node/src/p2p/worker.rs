@@ -1,6 +1,8 @@
 //! The chain worker: one thread that gives shares from the network to the sharechain, so that
 //! validation (one scrypt hash per share) never stalls the swarm's event loop. It flushes once per
-//! job (group commit) before it reports, so a share is durable before it is forwarded.
+//! job (group commit) before it reports, so a share is durable before it is forwarded. The sync
+//! runs after the chain's lock is released: a slow disk holds up this worker, not the share
+//! path, the swarm loop or the Stratum sessions, which take the lock too.
 //!
 //! Every job is answered: a storage error (a full or failing disk) or a panic in the chain code
 //! ends that job with [`ChainDone::Failed`], not the worker, so the actor's sync bookkeeping never
@@ -13,7 +15,7 @@ use libp2p::PeerId;
 use otedama_proto::hash::ShareId;
 use otedama_sharechain::codec::decode_share;
 use otedama_sharechain::params::MAX_SHARE_BYTES;
-use otedama_sharechain::{AddOutcome, ChainError, ShareStore};
+use otedama_sharechain::{AddOutcome, ChainError, ShareStore, StoreSyncer};
 use std::collections::HashSet;
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
@@ -265,10 +267,14 @@ fn gossip<S: ShareStore>(
         AddOutcome::Accepted(a) => a.unchecked.is_empty() && guard.has_context(Some(&id)),
         AddOutcome::WaitingForParent(_) => false,
     };
-    if matches!(outcome, AddOutcome::Accepted(_)) {
-        guard.flush()?;
-    }
+    let syncer = match &outcome {
+        AddOutcome::Accepted(_) => Some(guard.write_staged()?),
+        _ => None,
+    };
     drop(guard);
+    if let Some(syncer) = syncer {
+        syncer.sync()?;
+    }
     Ok(match outcome {
         AddOutcome::Accepted(accepted) => {
             if accepted.event.is_some() {
@@ -368,7 +374,8 @@ fn batch<S: ShareStore>(
             }
         }
     }
-    chain.lock().flush()?;
+    let syncer = chain.lock().write_staged()?;
+    syncer.sync()?;
     if moved {
         tip_changed.notify_one();
     }
@@ -390,6 +397,10 @@ fn batch<S: ShareStore>(
 }
 
 #[cfg(test)]
+#[path = "worker_tests.rs"]
+mod gated_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use otedama_proto::chain::{Coin, Network};
@@ -400,8 +411,8 @@ mod tests {
     };
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    /// A memory store whose next `fail` flushes fail (a full or broken disk) and whose next
-    /// `panic` flushes panic.
+    /// A memory store whose next `fail` syncs fail (a full or broken disk) and whose next
+    /// `panic` syncs panic.
     #[derive(Debug)]
     struct FlakyStore {
         inner: MemoryStore,
@@ -414,7 +425,31 @@ mod tests {
             .is_ok()
     }
 
+    /// The memory store's syncer, failing or panicking when the store's counters say so.
+    #[derive(Debug)]
+    struct FlakySyncer {
+        inner: <MemoryStore as ShareStore>::Syncer,
+        fail: Arc<AtomicU32>,
+        panic: Arc<AtomicU32>,
+    }
+
+    impl StoreSyncer for FlakySyncer {
+        fn sync(&self) -> Result<(), StoreError> {
+            if take(&self.panic) {
+                panic!("injected panic in the store");
+            }
+            if take(&self.fail) {
+                return Err(StoreError::Io(
+                    "No space left on device (os error 28)".into(),
+                ));
+            }
+            self.inner.sync()
+        }
+    }
+
     impl ShareStore for FlakyStore {
+        type Syncer = FlakySyncer;
+
         fn put(&mut self, id: &ShareId, record: &StoredShare) -> Result<(), StoreError> {
             self.inner.put(id, record)
         }
@@ -439,16 +474,12 @@ mod tests {
         fn set_consensus_id(&mut self, id: &ConsensusId) -> Result<(), StoreError> {
             self.inner.set_consensus_id(id)
         }
-        fn flush(&mut self) -> Result<(), StoreError> {
-            if take(&self.panic) {
-                panic!("injected panic in the store");
+        fn syncer(&mut self) -> FlakySyncer {
+            FlakySyncer {
+                inner: self.inner.syncer(),
+                fail: Arc::clone(&self.fail),
+                panic: Arc::clone(&self.panic),
             }
-            if take(&self.fail) {
-                return Err(StoreError::Io(
-                    "No space left on device (os error 28)".into(),
-                ));
-            }
-            self.inner.flush()
         }
     }
 

@@ -1,7 +1,8 @@
 //! The node's sharechain, shared between the job builder, the share path and the API.
 //!
 //! [`ShareChain`] is not `Sync`; its operations take microseconds, so one mutex is enough. Nothing
-//! holds the lock across an `.await`.
+//! holds the lock across an `.await`, nor through a sync to disk: writers take
+//! [`ShareChain::write_staged`]'s syncer under the lock and sync after releasing it.
 
 use otedama_sharechain::{ShareChain, ShareStore, SledStore};
 use std::sync::{Arc, Mutex, MutexGuard};

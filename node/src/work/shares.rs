@@ -13,7 +13,7 @@ use bitcoin::consensus::deserialize;
 use bitcoin::{ScriptBuf, Transaction};
 use otedama_proto::hash::{BlockHash, Txid};
 use otedama_proto::header::Header;
-use otedama_sharechain::AddOutcome;
+use otedama_sharechain::{AddOutcome, StoreSyncer};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -144,7 +144,7 @@ impl SharePath {
             self.submit_block(sub, &work, &miner, &submitted, script_sig.clone());
         }
         if sub.is_sharechain_share() {
-            self.add_share(sub, &work, &miner, script_sig);
+            self.add_share(sub, &work, &miner, script_sig).await;
         }
     }
 
@@ -193,7 +193,10 @@ impl SharePath {
         ));
     }
 
-    fn add_share(
+    /// Adds the share to the sharechain and syncs it to disk on a blocking thread (validation
+    /// hashes, the sync may wait on a slow disk: neither may hold up an async worker), the
+    /// chain's lock released before the sync; gossips it only once it is durable.
+    async fn add_share(
         &self,
         sub: &Submission,
         work: &JobWork,
@@ -210,10 +213,20 @@ impl SharePath {
             .network
             .as_ref()
             .map(|_| otedama_sharechain::codec::encode_share(&share));
-        let mut chain = self.chain.lock();
-        let outcome = chain.add(share, now);
-        let flushed = chain.flush();
-        drop(chain);
+        let chain = self.chain.clone();
+        let added = tokio::task::spawn_blocking(move || {
+            let mut guard = chain.lock();
+            let outcome = guard.add(share, now);
+            let written = guard.write_staged();
+            drop(guard);
+            let flushed = written.and_then(|syncer| Ok(syncer.sync()?));
+            (outcome, flushed)
+        })
+        .await;
+        let (outcome, flushed) = match added {
+            Ok(added) => added,
+            Err(e) => return error!(share = %id, error = %e, "the sharechain panicked on a share"),
+        };
         if let Err(e) = &flushed {
             error!(error = %e, "cannot write the sharechain to disk");
         }

@@ -1,19 +1,22 @@
 //! Share storage behind a narrow trait, with an in-memory implementation (tests, simulations)
 //! and a sled one (`sled_store`, the only module that touches sled).
 //!
-//! Records are versioned (`codec::encode_record`). Writes become durable at [`ShareStore::flush`];
-//! the chain acknowledges nothing before that (group commit: many writes, one flush).
+//! Records are versioned (`codec::encode_record`). Writes become durable at [`ShareStore::flush`],
+//! or when a [`StoreSyncer`] taken after them syncs: the chain acknowledges nothing before that
+//! (group commit: many writes, one flush). The syncer lets a node sync without holding its
+//! chain's lock, so a slow disk delays the shares being synced and nothing else.
 
 mod sled_store;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use otedama_proto::hash::ShareId;
 
 pub use crate::codec::StoredShare;
 use crate::codec::{self, CodecError, RECORD_VERSION};
 use crate::params::ConsensusId;
-pub use sled_store::SledStore;
+pub use sled_store::{SledStore, SledSyncer};
 
 /// A storage failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,8 +34,18 @@ pub enum StoreError {
     },
 }
 
+/// A handle that makes a store's writes durable without borrowing the store (an fsync may take
+/// seconds on a busy disk; the store's owner need not be locked meanwhile).
+pub trait StoreSyncer: Send + 'static {
+    /// Makes durable every write made to the store before the handle was taken (a store may
+    /// make later writes durable too).
+    fn sync(&self) -> Result<(), StoreError>;
+}
+
 /// Where the chain keeps its shares and tip.
 pub trait ShareStore {
+    /// The store's [`StoreSyncer`].
+    type Syncer: StoreSyncer;
     /// Writes (or overwrites) the record of share `id`. Not durable until [`ShareStore::flush`].
     fn put(&mut self, id: &ShareId, record: &StoredShare) -> Result<(), StoreError>;
     /// Writes several records at once (atomically where the store can). Not durable until
@@ -59,18 +72,80 @@ pub trait ShareStore {
     /// Records the consensus id of the sharechain the store holds. Not durable until
     /// [`ShareStore::flush`].
     fn set_consensus_id(&mut self, id: &ConsensusId) -> Result<(), StoreError>;
+    /// A handle whose [`StoreSyncer::sync`] makes every write so far durable.
+    fn syncer(&mut self) -> Self::Syncer;
     /// Makes every write so far durable.
-    fn flush(&mut self) -> Result<(), StoreError>;
+    fn flush(&mut self) -> Result<(), StoreError> {
+        self.syncer().sync()
+    }
 }
 
 /// An in-memory store that still goes through the record codec, and that models durability:
-/// [`MemoryStore::crash`] keeps only what was flushed.
-#[derive(Debug, Default, Clone)]
+/// [`MemoryStore::crash`] keeps only what was synced.
+#[derive(Debug, Default)]
 pub struct MemoryStore {
     live: Records,
+    /// The "disk": shared with the syncers handed out, which may sync after the store moved on.
+    disk: Arc<Mutex<Disk>>,
+}
+
+/// What a crash would keep, and the writes a sync has yet to apply to it.
+#[derive(Debug, Default, Clone)]
+struct Disk {
     durable: Records,
-    /// Writes since the last flush, replayed onto `durable` by `flush`.
-    pending: Vec<Write>,
+    /// Writes not yet synced, oldest first: the first is write number `synced`.
+    pending: VecDeque<Write>,
+    /// How many writes were made (the number the next one gets).
+    written: u64,
+    /// How many writes are durable.
+    synced: u64,
+}
+
+impl Disk {
+    fn push(&mut self, write: Write) {
+        self.pending.push_back(write);
+        self.written += 1;
+    }
+}
+
+/// Syncs a [`MemoryStore`]'s writes up to `upto`, in the order they were made.
+#[derive(Debug)]
+pub struct MemorySyncer {
+    disk: Arc<Mutex<Disk>>,
+    upto: u64,
+}
+
+impl StoreSyncer for MemorySyncer {
+    fn sync(&self) -> Result<(), StoreError> {
+        let mut disk = self.disk.lock().unwrap_or_else(PoisonError::into_inner);
+        while disk.synced < self.upto {
+            let write = disk.pending.pop_front().expect("fewer synced than written");
+            let durable = &mut disk.durable;
+            match write {
+                Write::Put(id, bytes) => {
+                    durable.shares.insert(id, bytes);
+                }
+                Write::Remove(id) => {
+                    durable.shares.remove(&id);
+                }
+                Write::Tip(bytes) => durable.tip = Some(bytes),
+                Write::Consensus(bytes) => durable.consensus = Some(bytes),
+            }
+            disk.synced += 1;
+        }
+        Ok(())
+    }
+}
+
+impl Clone for MemoryStore {
+    /// An independent copy: the clone's writes and syncs do not reach this store's disk.
+    fn clone(&self) -> Self {
+        let disk = self.disk().clone();
+        MemoryStore {
+            live: self.live.clone(),
+            disk: Arc::new(Mutex::new(disk)),
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -94,13 +169,20 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
-    /// The store as a crash would leave it: only what was flushed.
+    /// The store as a crash would leave it: only what was synced.
     pub fn crash(&self) -> MemoryStore {
+        let durable = self.disk().durable.clone();
         MemoryStore {
-            live: self.durable.clone(),
-            durable: self.durable.clone(),
-            pending: Vec::new(),
+            live: durable.clone(),
+            disk: Arc::new(Mutex::new(Disk {
+                durable,
+                ..Disk::default()
+            })),
         }
+    }
+
+    fn disk(&self) -> std::sync::MutexGuard<'_, Disk> {
+        self.disk.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// How many share records are stored.
@@ -145,10 +227,12 @@ fn decode(key: &ShareId, bytes: &[u8]) -> Result<StoredShare, StoreError> {
 }
 
 impl ShareStore for MemoryStore {
+    type Syncer = MemorySyncer;
+
     fn put(&mut self, id: &ShareId, record: &StoredShare) -> Result<(), StoreError> {
         let bytes = codec::encode_record(record);
         self.live.shares.insert(*id, bytes.clone());
-        self.pending.push(Write::Put(*id, bytes));
+        self.disk().push(Write::Put(*id, bytes));
         Ok(())
     }
 
@@ -157,9 +241,10 @@ impl ShareStore for MemoryStore {
     }
 
     fn remove(&mut self, ids: &[ShareId]) -> Result<(), StoreError> {
+        let mut disk = self.disk.lock().unwrap_or_else(PoisonError::into_inner);
         for id in ids {
             self.live.shares.remove(id);
-            self.pending.push(Write::Remove(*id));
+            disk.push(Write::Remove(*id));
         }
         Ok(())
     }
@@ -167,7 +252,7 @@ impl ShareStore for MemoryStore {
     fn set_tip(&mut self, tip: &ShareId) -> Result<(), StoreError> {
         let bytes = codec::encode_tip(tip);
         self.live.tip = Some(bytes.clone());
-        self.pending.push(Write::Tip(bytes));
+        self.disk().push(Write::Tip(bytes));
         Ok(())
     }
 
@@ -199,23 +284,14 @@ impl ShareStore for MemoryStore {
     fn set_consensus_id(&mut self, id: &ConsensusId) -> Result<(), StoreError> {
         let bytes = encode_consensus_id(id);
         self.live.consensus = Some(bytes.clone());
-        self.pending.push(Write::Consensus(bytes));
+        self.disk().push(Write::Consensus(bytes));
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), StoreError> {
-        for write in self.pending.drain(..) {
-            match write {
-                Write::Put(id, bytes) => {
-                    self.durable.shares.insert(id, bytes);
-                }
-                Write::Remove(id) => {
-                    self.durable.shares.remove(&id);
-                }
-                Write::Tip(bytes) => self.durable.tip = Some(bytes),
-                Write::Consensus(bytes) => self.durable.consensus = Some(bytes),
-            }
+    fn syncer(&mut self) -> MemorySyncer {
+        MemorySyncer {
+            disk: Arc::clone(&self.disk),
+            upto: self.disk().written,
         }
-        Ok(())
     }
 }

@@ -2,23 +2,27 @@
 //!
 //! Two trees: `shares` (share id → versioned record) and `meta` (`tip` → versioned id, `schema`
 //! → the record version the directory was written with, `consensus` → the versioned consensus
-//! id of the sharechain it holds). `flush` is sled's, which writes its
+//! id of the sharechain it holds). `flush` (and [`SledSyncer`]) is sled's, which writes its
 //! buffers and fsyncs: what was written before it survives a `kill -9` or a power cut.
 //!
 //! sled keeps an I/O error for good: after one failed write (a full disk, EIO) every later call
 //! of that handle fails, even once the disk has room again. So the store remembers what it was
 //! asked to write since its last successful flush, and after an error it drops the handle,
 //! opens the directory again (sled's recovery discards the torn write) and writes that again
-//! before the next write or flush: a node whose disk filled up stores shares again as soon as
-//! there is room, without a restart.
+//! before the next write or sync: a node whose disk filled up stores shares again as soon as
+//! there is room, without a restart. A [`SledSyncer`] syncs outside the store's owner's lock,
+//! so what it learns (synced up to which write, or failed) goes back through a shared state.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use otedama_proto::hash::ShareId;
 
 use super::{
-    decode, decode_consensus_id, encode_consensus_id, ShareStore, StoreError, StoredShare,
+    decode, decode_consensus_id, encode_consensus_id, ShareStore, StoreError, StoreSyncer,
+    StoredShare,
 };
 use crate::codec::{self, RECORD_VERSION};
 use crate::params::ConsensusId;
@@ -29,10 +33,26 @@ pub struct SledStore {
     path: PathBuf,
     /// `None` only while the directory is being opened again after an error.
     handles: Option<Handles>,
-    /// Writes since the last successful flush, in order, to write again after a reopen.
-    journal: Vec<Write>,
+    /// Writes not known to be synced, each with its number, oldest first, to write again after a
+    /// reopen.
+    journal: VecDeque<(u64, Write)>,
+    /// How many writes were made (the number the next one gets).
+    written: u64,
     /// A call failed: the handle is not to be trusted until the directory is opened again.
     broken: bool,
+    /// What the syncers handed out report back.
+    synced: Arc<Mutex<SyncState>>,
+}
+
+/// What syncers report to their store.
+#[derive(Debug, Default)]
+struct SyncState {
+    /// Writes numbered below this are durable.
+    durable_upto: u64,
+    /// A sync of the current handle failed.
+    failed: bool,
+    /// Bumped at every reopen: a syncer of an older handle reports nothing.
+    generation: u64,
 }
 
 /// The open database and its two trees.
@@ -51,8 +71,9 @@ enum Write {
     Meta(&'static str, Vec<u8>),
 }
 
-/// Past this many journalled writes without a successful flush the journal is dropped (the
-/// chain's own staging keeps what it has not seen flushed; see `commit.rs`).
+/// The most writes journalled without a successful sync (about 20 MiB of records); past it a
+/// reopen after an error would lose the newest unsynced writes (the node syncs every batch, so
+/// only a store that never syncs gets there).
 const MAX_JOURNAL: usize = 64 * 1024;
 
 fn io(e: sled::Error) -> StoreError {
@@ -77,8 +98,10 @@ impl SledStore {
         Ok(SledStore {
             path: path.to_owned(),
             handles: Some(Self::open_handles(path)?),
-            journal: Vec::new(),
+            journal: VecDeque::new(),
+            written: 0,
             broken: false,
+            synced: Arc::default(),
         })
     }
 
@@ -131,30 +154,59 @@ impl SledStore {
         })
     }
 
+    /// Takes in what the syncers reported: drops the journal's synced writes, and marks the
+    /// handle broken after a failed sync.
+    fn absorb(&mut self) {
+        let mut state = self.synced.lock().unwrap_or_else(PoisonError::into_inner);
+        while self
+            .journal
+            .front()
+            .is_some_and(|(n, _)| *n < state.durable_upto)
+        {
+            self.journal.pop_front();
+        }
+        if state.failed {
+            state.failed = false;
+            self.broken = true;
+        }
+    }
+
     /// Opens the directory again after an error and writes the journal again; a no-op while
     /// nothing failed.
     fn recover(&mut self) -> Result<(), StoreError> {
+        self.absorb();
         if !self.broken {
             return Ok(());
         }
-        // sled lets go of the directory's lock only once every handle is dropped.
+        // sled lets go of the directory's lock only once every handle is dropped (a syncer
+        // still syncing holds one a moment; `open_handles` waits for it).
         self.handles = None;
         let handles = Self::open_handles(&self.path)?;
-        for write in &self.journal {
+        for (_, write) in &self.journal {
             apply(&handles, write).map_err(io)?;
         }
+        self.synced
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .generation += 1;
         self.handles = Some(handles);
         self.broken = false;
         Ok(())
+    }
+
+    /// Notes `write` in the journal under the next number.
+    fn journal(&mut self, write: Write) {
+        if self.journal.len() < MAX_JOURNAL {
+            self.journal.push_back((self.written, write));
+        }
+        self.written += 1;
     }
 
     /// Sends `write` to sled, journalled; an error marks the handle broken.
     fn write(&mut self, write: Write) -> Result<(), StoreError> {
         self.recover()?;
         let result = apply(self.handles()?, &write);
-        if self.journal.len() < MAX_JOURNAL {
-            self.journal.push(write);
-        }
+        self.journal(write);
         result.map_err(|e| {
             self.broken = true;
             io(e)
@@ -181,7 +233,48 @@ fn apply(handles: &Handles, write: &Write) -> Result<(), sled::Error> {
     Ok(())
 }
 
+/// Syncs a [`SledStore`]: a handle on its database (sled's `Db` is a cheap shared handle) that
+/// reports back to the store whether the writes before it became durable.
+#[derive(Debug)]
+pub struct SledSyncer {
+    /// `None` when the store could not be opened again after an error.
+    db: Option<sled::Db>,
+    /// Writes numbered below this were made before the syncer was taken.
+    upto: u64,
+    generation: u64,
+    state: Arc<Mutex<SyncState>>,
+}
+
+impl StoreSyncer for SledSyncer {
+    /// sled's flush: writes its buffers and fsyncs, covering every write made before it.
+    fn sync(&self) -> Result<(), StoreError> {
+        let Some(db) = &self.db else {
+            return Err(StoreError::Io(
+                "the share store could not be opened again after an I/O error".into(),
+            ));
+        };
+        let result = db.flush();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.generation != self.generation {
+            // The store was opened again meanwhile; its own syncers cover these writes.
+            return result.map(|_| ()).map_err(io);
+        }
+        match result {
+            Ok(_) => {
+                state.durable_upto = state.durable_upto.max(self.upto);
+                Ok(())
+            }
+            Err(e) => {
+                state.failed = true;
+                Err(io(e))
+            }
+        }
+    }
+}
+
 impl ShareStore for SledStore {
+    type Syncer = SledSyncer;
+
     fn put(&mut self, id: &ShareId, record: &StoredShare) -> Result<(), StoreError> {
         self.write(Write::Share(
             *id.as_byte_array(),
@@ -202,8 +295,8 @@ impl ShareStore for SledStore {
             }
         }
         let result = self.handles()?.shares.apply_batch(batch);
-        if self.journal.len() + writes.len() <= MAX_JOURNAL {
-            self.journal.extend(writes);
+        for write in writes {
+            self.journal(write);
         }
         result.map_err(|e| {
             self.broken = true;
@@ -271,17 +364,20 @@ impl ShareStore for SledStore {
         self.write(Write::Meta("consensus", encode_consensus_id(id)))
     }
 
-    fn flush(&mut self) -> Result<(), StoreError> {
-        self.recover()?;
-        match self.handles()?.db.flush() {
-            Ok(_) => {
-                self.journal.clear();
-                Ok(())
-            }
-            Err(e) => {
-                self.broken = true;
-                Err(io(e))
-            }
+    fn syncer(&mut self) -> SledSyncer {
+        let recovered = self.recover().is_ok();
+        let generation = self
+            .synced
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .generation;
+        SledSyncer {
+            db: recovered
+                .then(|| self.handles.as_ref().map(|h| h.db.clone()))
+                .flatten(),
+            upto: self.written,
+            generation,
+            state: Arc::clone(&self.synced),
         }
     }
 }
