@@ -1,8 +1,9 @@
 //! The chain worker: one thread that gives shares from the network to the sharechain, so that
-//! validation (one scrypt hash per share) never stalls the swarm's event loop. It flushes once per
-//! job (group commit) before it reports, so a share is durable before it is forwarded. The sync
-//! runs after the chain's lock is released: a slow disk holds up this worker, not the share
-//! path, the swarm loop or the Stratum sessions, which take the lock too.
+//! validation (one scrypt hash per share) never stalls the swarm's event loop. It takes the jobs
+//! queued together, adds their shares and flushes once for all of them (group commit) before it
+//! reports, so a share is durable before it is forwarded. The sync runs after the chain's lock
+//! is released: a slow disk holds up this worker, not the share path, the swarm loop or the
+//! Stratum sessions, which take the lock too.
 //!
 //! Every job is answered: a storage error (a full or failing disk) or a panic in the chain code
 //! ends that job with [`ChainDone::Failed`], not the worker, so the actor's sync bookkeeping never
@@ -164,6 +165,9 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// The most jobs one group commit takes (their answers wait for its one sync).
+const MAX_GROUP: usize = 64;
+
 /// Starts the worker; it stops when `jobs` closes.
 pub fn spawn<S: ShareStore + Send + 'static>(
     chain: SharedChain<S>,
@@ -174,85 +178,150 @@ pub fn spawn<S: ShareStore + Send + 'static>(
     std::thread::Builder::new()
         .name("otedama-chain".into())
         .spawn(move || {
-            for job in jobs {
-                let failed = job.failed();
-                // A panic in the chain code ends this job, not the worker (the chain's lock
-                // recovers from poisoning: every operation validates before it mutates).
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run(&chain, &tip_changed, job)
-                }));
-                let done_msg = match result {
-                    Ok(Ok(done_msg)) => done_msg,
-                    Ok(Err(e)) => {
-                        error!(error = %e, "sharechain storage failed; the job is retried later");
-                        ChainDone::Failed {
-                            job: failed,
-                            error: e.to_string(),
-                        }
+            while let Ok(first) = jobs.recv() {
+                let mut group = vec![first];
+                group.extend(std::iter::from_fn(|| jobs.try_recv().ok()).take(MAX_GROUP - 1));
+                for done_msg in run_group(&chain, &tip_changed, group) {
+                    if done.blocking_send(done_msg).is_err() {
+                        return;
                     }
-                    Err(panic) => {
-                        let what = panic
-                            .downcast_ref::<&str>()
-                            .map(|s| (*s).to_owned())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_else(|| "a panic".into());
-                        error!(panic = %what, "the chain worker panicked; the job is retried later");
-                        ChainDone::Failed {
-                            job: failed,
-                            error: format!("chain worker panicked: {what}"),
-                        }
-                    }
-                };
-                if done.blocking_send(done_msg).is_err() {
-                    return;
                 }
             }
         })
         .expect("a thread can be started")
 }
 
-fn run<S: ShareStore>(
+/// Runs `group` (jobs that were queued together), then writes and syncs what they accepted
+/// once, outside the chain's lock, and only then answers them: a burst of gossip costs one
+/// fsync, not one per share, and nothing is reported (so nothing forwarded) before it is
+/// durable. A failed sync fails every job whose answer needed it.
+fn run_group<S: ShareStore>(
     chain: &SharedChain<S>,
     tip_changed: &Notify,
+    group: Vec<ChainJob>,
+) -> Vec<ChainDone> {
+    let mut answers = Vec::with_capacity(group.len());
+    let mut moved = false;
+    for job in group {
+        let failed = job.failed();
+        let answer = match guarded(|| run(chain, job)) {
+            Ok((answer, job_moved)) => {
+                moved |= job_moved;
+                answer
+            }
+            Err(error) => ChainDone::Failed {
+                job: failed.clone(),
+                error,
+            },
+        };
+        answers.push((failed, answer));
+    }
+    if answers.iter().any(|(_, answer)| needs_sync(answer)) {
+        let synced = guarded(|| {
+            let syncer = chain.lock().write_staged()?;
+            Ok(syncer.sync()?)
+        });
+        if let Err(error) = synced {
+            return answers
+                .into_iter()
+                .map(|(job, answer)| {
+                    if needs_sync(&answer) {
+                        let error = error.clone();
+                        ChainDone::Failed { job, error }
+                    } else {
+                        answer
+                    }
+                })
+                .collect();
+        }
+    }
+    if moved {
+        tip_changed.notify_one();
+    }
+    answers.into_iter().map(|(_, answer)| answer).collect()
+}
+
+/// Whether an answer may go out only once the group's sync is done: it reports stored shares.
+fn needs_sync(answer: &ChainDone) -> bool {
+    matches!(
+        answer,
+        ChainDone::Batch { .. }
+            | ChainDone::Gossip {
+                verdict: Verdict::Accepted { .. },
+                ..
+            }
+    )
+}
+
+/// Runs `f`, turning a storage error or a panic into what the job fails with. A panic in the
+/// chain code ends that job, not the worker (the chain's lock recovers from poisoning: every
+/// operation validates before it mutates).
+fn guarded<T>(f: impl FnOnce() -> Result<T, ChainError>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => {
+            error!(error = %e, "sharechain storage failed; the job is retried later");
+            Err(e.to_string())
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            error!(panic = %what, "the chain worker panicked; the job is retried later");
+            Err(format!("chain worker panicked: {what}"))
+        }
+    }
+}
+
+/// Runs one job, without syncing; also says whether the tip moved.
+fn run<S: ShareStore>(
+    chain: &SharedChain<S>,
     job: ChainJob,
-) -> Result<ChainDone, ChainError> {
+) -> Result<(ChainDone, bool), ChainError> {
     match job {
         ChainJob::Gossip {
             source,
             message_id,
             bytes,
-        } => gossip(chain, tip_changed, &bytes).map(|verdict| ChainDone::Gossip {
-            source,
-            message_id,
-            verdict,
+        } => gossip(chain, &bytes).map(|(verdict, moved)| {
+            let answer = ChainDone::Gossip {
+                source,
+                message_id,
+                verdict,
+            };
+            (answer, moved)
         }),
         ChainJob::Batch {
             peer,
             asked,
             shares,
             roots,
-        } => batch(chain, tip_changed, peer, &asked, shares, &roots),
+        } => batch(chain, peer, &asked, shares, &roots),
     }
 }
 
+/// Adds a gossiped share (unsynced: the group syncs); also says whether the tip moved.
 fn gossip<S: ShareStore>(
     chain: &SharedChain<S>,
-    tip_changed: &Notify,
     bytes: &[u8],
-) -> Result<Verdict, ChainError> {
+) -> Result<(Verdict, bool), ChainError> {
     if bytes.len() > MAX_SHARE_BYTES {
-        return Ok(Verdict::Rejected {
+        let verdict = Verdict::Rejected {
             blame: Blame::Proof,
             reason: format!("{} bytes is over the share limit", bytes.len()),
-        });
+        };
+        return Ok((verdict, false));
     }
     let share = match decode_share(bytes) {
         Ok(share) => share,
         Err(e) => {
-            return Ok(Verdict::Rejected {
+            let verdict = Verdict::Rejected {
                 blame: Blame::Proof,
                 reason: format!("undecodable share: {e}"),
-            })
+            };
+            return Ok((verdict, false));
         }
     };
     let id = share.id();
@@ -267,19 +336,10 @@ fn gossip<S: ShareStore>(
         AddOutcome::Accepted(a) => a.unchecked.is_empty() && guard.has_context(Some(&id)),
         AddOutcome::WaitingForParent(_) => false,
     };
-    let syncer = match &outcome {
-        AddOutcome::Accepted(_) => Some(guard.write_staged()?),
-        _ => None,
-    };
     drop(guard);
-    if let Some(syncer) = syncer {
-        syncer.sync()?;
-    }
-    Ok(match outcome {
+    let moved = matches!(&outcome, AddOutcome::Accepted(a) if a.event.is_some());
+    let verdict = match outcome {
         AddOutcome::Accepted(accepted) => {
-            if accepted.event.is_some() {
-                tip_changed.notify_one();
-            }
             let fully_checked = accepted.fully_checked();
             Verdict::Accepted {
                 id,
@@ -299,17 +359,18 @@ fn gossip<S: ShareStore>(
             blame: judge::blame(&reason, context),
             reason: format!("{reason:?}"),
         },
-    })
+    };
+    Ok((verdict, moved))
 }
 
+/// Adds a sync batch (unsynced: the group syncs); also says whether the tip moved.
 fn batch<S: ShareStore>(
     chain: &SharedChain<S>,
-    tip_changed: &Notify,
     peer: PeerId,
     asked: &[ShareId],
     shares: Vec<Vec<u8>>,
     roots: &HashSet<ShareId>,
-) -> Result<ChainDone, ChainError> {
+) -> Result<(ChainDone, bool), ChainError> {
     let asked_set: HashSet<ShareId> = asked.iter().copied().collect();
     let mut sent = HashSet::new();
     let mut accepted = Vec::new();
@@ -374,17 +435,12 @@ fn batch<S: ShareStore>(
             }
         }
     }
-    let syncer = chain.lock().write_staged()?;
-    syncer.sync()?;
-    if moved {
-        tip_changed.notify_one();
-    }
     let not_sent = asked
         .iter()
         .filter(|id| !taken.contains(id))
         .copied()
         .collect();
-    Ok(ChainDone::Batch {
+    let answer = ChainDone::Batch {
         peer,
         accepted,
         unchecked,
@@ -393,7 +449,8 @@ fn batch<S: ShareStore>(
         waiting,
         missing,
         fault,
-    })
+    };
+    Ok((answer, moved))
 }
 
 #[cfg(test)]
@@ -519,17 +576,16 @@ mod tests {
             shares: vec![encode_share(&shares[i])],
             roots: HashSet::new(),
         };
-        // The first flush panics, the second fails, the third works.
+        // The first sync panics, the second fails, the third works. One job at a time: jobs
+        // queued together would share one sync.
+        let mut answers = Vec::new();
         for i in 0..3 {
             // A worker that died leaves its queue closed: what it did not answer is counted below.
             let _ = jobs_tx.send(job(i));
+            answers.extend(done_rx.blocking_recv());
         }
         drop(jobs_tx);
         let _ = worker.join();
-        let mut answers = Vec::new();
-        while let Ok(done) = done_rx.try_recv() {
-            answers.push(done);
-        }
         assert_eq!(answers.len(), 3, "{answers:?}");
         let errors: Vec<&str> = answers
             .iter()

@@ -45,6 +45,10 @@ impl Gate {
         s.passed += 1;
     }
 
+    fn passed(&self) -> u32 {
+        self.state().passed
+    }
+
     fn set_closed(&self, closed: bool) {
         self.state().closed = closed;
         self.changed.notify_all();
@@ -200,4 +204,41 @@ fn the_chain_lock_is_free_while_the_store_syncs() {
     drop(jobs_tx);
     worker.join().expect("the worker ends");
     assert_eq!(accepted_ids(&mut done_rx), vec![shares[0].id()]);
+}
+
+/// Gossip shares that arrive while the worker is busy are added together and synced once (one
+/// fsync per share let floor-difficulty spam keep the disk busy), and none is reported before
+/// that one sync made it durable.
+#[test]
+fn gossip_shares_queued_together_share_one_sync() {
+    let (chain, gate, shares) = gated_chain(5);
+    let (jobs_tx, jobs_rx) = std_mpsc::sync_channel(8);
+    let (done_tx, mut done_rx) = mpsc::channel(8);
+    for (i, share) in (0u8..).zip(&shares) {
+        jobs_tx.send(gossip_job(share, i)).expect("queued");
+    }
+    let worker = spawn(chain.clone(), Arc::new(Notify::new()), jobs_rx, done_tx);
+    assert!(
+        gate.wait_entered(1, Duration::from_secs(10)),
+        "the worker syncs"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let early = done_rx.try_recv();
+    gate.set_closed(false);
+    assert!(
+        early.is_err(),
+        "a share is reported before it is durable: {early:?}"
+    );
+    drop(jobs_tx);
+    worker.join().expect("the worker ends");
+    let ids: Vec<ShareId> = shares.iter().map(Share::id).collect();
+    assert_eq!(accepted_ids(&mut done_rx), ids);
+    assert_eq!(gate.passed(), 1, "one sync for the shares queued together");
+    let crashed = chain.lock().store().inner.crash();
+    let reopened = ShareChain::open(consensus(), crashed).expect("reopens");
+    assert_eq!(
+        reopened.tip(),
+        ids.last().copied(),
+        "all of them are durable"
+    );
 }
