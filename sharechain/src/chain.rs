@@ -432,6 +432,11 @@ impl<S: ShareStore> ShareChain<S> {
             return Ok(0);
         };
         let ids = self.index.prune_below(cutoff);
+        if !ids.is_empty() {
+            // Pruning frees the scripts no held share names, and their ids are reused: a
+            // remembered ranking must not outlive the ids it holds.
+            self.forget_rankings();
+        }
         self.best.prune_below(cutoff);
         self.staged.forget(&ids);
         self.store.remove(&ids)?;
@@ -465,3 +470,74 @@ const _: fn() = || {
     assert_send::<ShareChain<crate::store::SledStore>>();
     assert_send::<ShareChain<crate::store::MemoryStore>>();
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::ConsensusParams;
+    use crate::store::MemoryStore;
+    use bitcoin::ScriptBuf;
+    use otedama_proto::chain::{Coin, Network};
+
+    /// A P2WPKH script for miner `n`.
+    fn script(n: u32) -> ScriptBuf {
+        let mut bytes = vec![0x00, 0x14];
+        bytes.extend_from_slice(&[0x22; 16]);
+        bytes.extend_from_slice(&n.to_be_bytes());
+        ScriptBuf::from_bytes(bytes)
+    }
+
+    /// A chain whose every share pays a script never seen before keeps interned only the
+    /// scripts of the shares it still holds: pruning frees the others. Payouts at the tip are
+    /// those of a chain that never pruned (ids of freed scripts are reused; nothing orders by
+    /// them).
+    #[test]
+    fn pruning_frees_the_payout_scripts_no_held_share_pays() {
+        let mut p = ConsensusParams::for_network(Coin::Bitcoin, Network::Regtest).expect("exists");
+        p.share_pow_limit = CompactTarget::from_consensus(0x207f_ffff);
+        p.window_shares = 8;
+        let consensus = Consensus::new(p).expect("valid");
+        let scripts: Vec<ScriptBuf> = (0..300).map(script).collect();
+        let shares = crate::testkit::mine_chain(&consensus, scripts.len(), 1_700_000_000, &scripts);
+        let config = ChainConfig {
+            max_orphans: 16,
+            keep_heights: 0,
+            prune_interval: 16,
+        };
+        let mut chain =
+            ShareChain::open_with(consensus.clone(), MemoryStore::new(), config).expect("opens");
+        let mut unpruned = ShareChain::open_with(
+            consensus.clone(),
+            MemoryStore::new(),
+            ChainConfig {
+                keep_heights: u32::MAX,
+                ..ChainConfig::for_consensus(&consensus)
+            },
+        )
+        .expect("opens");
+        for share in shares {
+            for c in [&mut chain, &mut unpruned] {
+                let outcome = c.add(share.clone(), 4_000_000_000).expect("stored");
+                assert!(matches!(outcome, AddOutcome::Accepted(_)), "{outcome:?}");
+            }
+            assert!(
+                chain.index.scripts.len() <= chain.len(),
+                "{} scripts interned for {} shares held",
+                chain.index.scripts.len(),
+                chain.len()
+            );
+        }
+        assert!(chain.len() < 100, "the chain pruned: {} held", chain.len());
+        let bits = CompactTarget::from_consensus(0x207f_ffff);
+        let value = Amount::from_sat(5_000_000_000);
+        let finder = script(1_000);
+        assert_eq!(
+            chain.payouts(chain.tip().as_ref(), value, bits, &finder),
+            unpruned.payouts(unpruned.tip().as_ref(), value, bits, &finder)
+        );
+        // The scripts freed first are reused by the next new ones, and reload to the same.
+        let store = chain.into_store().expect("store");
+        let reopened = ShareChain::open(consensus, store).expect("reopens");
+        assert_eq!(reopened.index.scripts.len(), reopened.len());
+    }
+}

@@ -46,27 +46,83 @@ type ScriptMap<V> =
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct ScriptId(pub u32);
 
-/// Interned payout scripts: the window counts credits per `ScriptId`.
+/// Interned payout scripts: the window counts credits per `ScriptId`. Each script counts the
+/// references held entries make to it ([`Entry::script_refs`]) and is freed when the last
+/// entry naming it is pruned, so a chain paying ever-new scripts keeps only those still held.
+/// Ids of freed scripts are reused; nothing orders by id (payouts rank by script bytes).
 #[derive(Debug, Default)]
 pub(crate) struct Scripts {
     ids: ScriptMap<ScriptId>,
-    scripts: Vec<ScriptBuf>,
+    /// By id: the script and how many references held entries make to it; `None` when free.
+    slots: Vec<Option<(ScriptBuf, u32)>>,
+    /// Free ids, reused last freed first.
+    free: Vec<ScriptId>,
 }
 
 impl Scripts {
+    /// The id of `script`, interned (without a reference) if it is new.
     pub fn intern(&mut self, script: &Script) -> ScriptId {
         if let Some(id) = self.ids.get(script) {
             return *id;
         }
-        let id =
-            ScriptId(u32::try_from(self.scripts.len()).expect("fewer than 2^32 payout scripts"));
-        self.scripts.push(script.to_owned());
+        let slot = Some((script.to_owned(), 0));
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.slots[id.0 as usize] = slot;
+                id
+            }
+            None => {
+                let id = ScriptId(
+                    u32::try_from(self.slots.len()).expect("fewer than 2^32 payout scripts"),
+                );
+                self.slots.push(slot);
+                id
+            }
+        };
         self.ids.insert(script.to_owned(), id);
         id
     }
 
+    /// The script of `id`, which a held entry (or one being built) refers to.
     pub fn get(&self, id: ScriptId) -> &Script {
-        &self.scripts[id.0 as usize]
+        &self.slots[id.0 as usize]
+            .as_ref()
+            .expect("a script in use is interned")
+            .0
+    }
+
+    /// Counts one more reference to `id`.
+    fn retain(&mut self, id: ScriptId) {
+        let slot = self.slots[id.0 as usize]
+            .as_mut()
+            .expect("a script in use is interned");
+        slot.1 += 1;
+    }
+
+    /// Drops one reference to `id`, freeing the script when it was the last.
+    fn release(&mut self, id: ScriptId) {
+        let slot = self.slots[id.0 as usize]
+            .as_mut()
+            .expect("a released script is interned");
+        slot.1 -= 1;
+        if slot.1 == 0 {
+            self.forget_unused(id);
+        }
+    }
+
+    /// Frees `id` if no entry refers to it (one interned for an entry that was never held).
+    pub fn forget_unused(&mut self, id: ScriptId) {
+        if let Some((script, 0)) = &self.slots[id.0 as usize] {
+            self.ids.remove(script.as_script());
+            self.slots[id.0 as usize] = None;
+            self.free.push(id);
+        }
+    }
+
+    /// How many scripts are interned.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.ids.len()
     }
 }
 
@@ -100,6 +156,12 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// The scripts this entry refers to, one reference each: its miner's, then each credited
+    /// uncle's miner's (`credits[0]` is its own miner again and is not counted twice).
+    pub fn script_refs(&self) -> impl Iterator<Item = ScriptId> + '_ {
+        std::iter::once(self.script).chain(self.credits.iter().skip(1).map(|c| c.0))
+    }
+
     /// Whether every uncle's credit is in `credits`: false only for a root (or a share whose
     /// uncles were pruned before a restart) naming an uncle the node does not hold.
     pub fn credits_known(&self) -> bool {
@@ -165,11 +227,20 @@ impl Index {
     }
 
     pub fn insert(&mut self, entry: Entry) {
-        self.by_height
-            .entry(entry.height)
-            .or_default()
-            .push(entry.id);
-        self.entries.insert(entry.id, entry);
+        for script in entry.script_refs() {
+            self.scripts.retain(script);
+        }
+        let id = entry.id;
+        if let Some(old) = self.entries.insert(id, entry) {
+            for script in old.script_refs() {
+                self.scripts.release(script);
+            }
+        } else {
+            self.by_height
+                .entry(self.entries[&id].height)
+                .or_default()
+                .push(id);
+        }
     }
 
     /// The held parent of `entry` (never the parent of a root).
@@ -211,7 +282,11 @@ impl Index {
         let gone = std::mem::replace(&mut self.by_height, keep);
         let ids: Vec<ShareId> = gone.into_values().flatten().collect();
         for id in &ids {
-            self.entries.remove(id);
+            if let Some(entry) = self.entries.remove(id) {
+                for script in entry.script_refs() {
+                    self.scripts.release(script);
+                }
+            }
         }
         ids
     }
@@ -224,5 +299,61 @@ impl Index {
                 Some(b) if !e.better_than(b) => Some(b),
                 _ => Some(e),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(index: &mut Index, n: u8, height: u32, uncle_script: Option<&Script>) -> Entry {
+        let own = ScriptBuf::from_bytes(vec![0x51, n]);
+        let script = index.scripts.intern(&own);
+        let mut credits = vec![(script, U256::ONE)];
+        if let Some(uncle) = uncle_script {
+            credits.push((index.scripts.intern(uncle), U256::ONE));
+        }
+        Entry {
+            id: ShareId::from_byte_array([n; 32]),
+            parent: None,
+            height,
+            time: 0,
+            max_bits: CompactTarget::from_consensus(0x207f_ffff),
+            coin_height: 0,
+            script,
+            work: U256::ONE,
+            rule_work: U256::ONE,
+            pow_hash: U256::ONE,
+            weight: U256::ONE,
+            chain_work: U256::ONE,
+            uncles: Vec::new(),
+            credits,
+            root: false,
+        }
+    }
+
+    /// A share credited as an uncle keeps its miner's script interned after the uncle itself
+    /// is pruned, for as long as the share that credits it is held.
+    #[test]
+    fn a_nephew_keeps_its_uncles_script_until_it_is_pruned() {
+        let mut index = Index::default();
+        let uncle = entry(&mut index, 1, 0, None);
+        let uncle_script = index.scripts.get(uncle.script).to_owned();
+        index.insert(uncle);
+        let nephew = entry(&mut index, 2, 1, Some(&uncle_script));
+        index.insert(nephew);
+        assert_eq!(index.scripts.len(), 2);
+        index.prune_below(1);
+        assert_eq!(
+            index.scripts.len(),
+            2,
+            "the nephew still credits the uncle's miner"
+        );
+        index.prune_below(2);
+        assert_eq!(index.scripts.len(), 0);
+        let again = entry(&mut index, 3, 2, None);
+        assert_eq!(index.scripts.get(again.script).as_bytes(), &[0x51, 3]);
+        index.insert(again);
+        assert_eq!(index.scripts.len(), 1);
     }
 }

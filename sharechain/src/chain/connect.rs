@@ -206,7 +206,10 @@ impl<S: ShareStore> ShareChain<S> {
             root,
             chain_work: Work::from_u256(entry.chain_work),
         };
-        self.staged.put(&mut self.store, pre.id, record)?;
+        if let Err(e) = self.staged.put(&mut self.store, pre.id, record) {
+            self.index.scripts.forget_unused(entry.script);
+            return Err(e.into());
+        }
         let better = match self.tip.and_then(|t| self.index.get(&t)) {
             None => true,
             Some(tip) => entry.better_than(tip),
