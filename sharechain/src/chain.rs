@@ -8,6 +8,7 @@
 mod best;
 mod connect;
 mod rankings;
+mod spam;
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -31,6 +32,7 @@ use crate::validate::{Prechecked, RejectReason};
 use crate::window::Window;
 pub(crate) use best::BestChain;
 use rankings::RankedWindow;
+pub use spam::{CHEAP_FACTOR, LIGHT_MARGIN_SHARES, MAX_CHILDREN, MAX_HELD_BACK};
 
 /// Node-side settings of a chain (not consensus).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +106,14 @@ impl Accepted {
     pub fn fully_checked(&self) -> bool {
         !self.unchecked.contains(&self.id)
     }
+
+    /// A cascade's report (whose `connected` holds every share it connected) told about `id`,
+    /// one of them: the others stay in `connected`.
+    fn about(mut self, id: ShareId) -> Accepted {
+        self.id = id;
+        self.connected.retain(|c| *c != id);
+        self
+    }
 }
 
 /// What became of a share given to [`ShareChain::add`].
@@ -151,6 +161,9 @@ pub struct ShareChain<S: ShareStore> {
     pub(crate) best: BestChain,
     pub(crate) window: Window,
     orphans: OrphanPool,
+    /// Valid shares not stored because their branch is too light or their parent too crowded
+    /// (§11.6); taken once a heavier branch needs them.
+    held_back: spam::HeldBack,
     last_prune: u32,
     /// Accepted shares waiting for the next flush (group commit).
     staged: Staged,
@@ -203,6 +216,7 @@ impl<S: ShareStore> ShareChain<S> {
         let limit = consensus.params().window_shares as usize;
         let mut chain = ShareChain {
             orphans: OrphanPool::new(config.max_orphans),
+            held_back: spam::HeldBack::default(),
             config,
             store,
             index: Index::default(),
@@ -274,9 +288,15 @@ impl<S: ShareStore> ShareChain<S> {
         self.index.ids().copied().collect()
     }
 
-    /// Whether `id` is held or waits in the orphan pool: a share there is not worth fetching.
+    /// Whether `id` is held, waits in the orphan pool or is held back (§11.6): a share there is
+    /// not worth fetching.
     pub fn knows(&self, id: &ShareId) -> bool {
-        self.index.contains(id) || self.orphans.contains(id)
+        self.index.contains(id) || self.orphans.contains(id) || self.held_back.contains(id)
+    }
+
+    /// How many valid shares are held back in memory, not stored (§11.6).
+    pub fn held_back_count(&self) -> usize {
+        self.held_back.len()
     }
 
     /// How many shares are held (not counting orphans).
@@ -294,9 +314,12 @@ impl<S: ShareStore> ShareChain<S> {
         self.orphans.len()
     }
 
-    /// The ids orphans are waiting for, for the network layer to fetch.
+    /// The ids orphans are waiting for, for the network layer to fetch (not those held back:
+    /// they are here, waiting for a heavier branch).
     pub fn missing(&self) -> Vec<ShareId> {
-        self.orphans.missing()
+        let mut missing = self.orphans.missing();
+        missing.retain(|id| !self.held_back.contains(id));
+        missing
     }
 
     /// A held share (from the commit batch or the store).
@@ -394,12 +417,23 @@ impl<S: ShareStore> ShareChain<S> {
             return Ok(AddOutcome::Rejected(RejectReason::GenesisNotAllowed));
         }
         let missing = self.missing_for(&share);
-        if !missing.is_empty() {
-            self.orphans.insert(pre.id, (share, pre), &missing);
-            return Ok(AddOutcome::WaitingForParent(missing));
-        }
         let old_tip = self.tip;
         let id = pre.id;
+        if !missing.is_empty() {
+            self.orphans.insert(pre.id, (share, pre), &missing);
+            // A held-back share this one depends on may be worth storing now (§11.6). If it
+            // is, and this share connects with it, the report is about this share; if this
+            // share still waits (for another missing uncle), the tip may have moved anyway and
+            // the caller reads it from `tip()`.
+            let revived = self.revive(&missing)?;
+            if !revived.is_empty() {
+                let accepted = self.cascade(revived, old_tip)?;
+                if accepted.connected.contains(&id) {
+                    return Ok(AddOutcome::Accepted(accepted.about(id)));
+                }
+            }
+            return Ok(AddOutcome::WaitingForParent(missing));
+        }
         let checked = match self.validate_and_connect(share, pre)? {
             Ok(checked) => checked,
             Err(reason) => return Ok(AddOutcome::Rejected(reason)),

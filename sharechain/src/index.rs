@@ -268,6 +268,18 @@ impl Index {
             .find(|e| e.height == height)
     }
 
+    /// How many held shares name `parent` (at `height`) as their parent.
+    pub fn children(&self, parent: &ShareId, height: u32) -> usize {
+        let Some(next) = height.checked_add(1) else {
+            return 0;
+        };
+        self.by_height.get(&next).map_or(0, |ids| {
+            ids.iter()
+                .filter(|id| self.entries.get(id).and_then(|e| e.parent) == Some(*parent))
+                .count()
+        })
+    }
+
     /// Ids of held shares at heights in `range`.
     pub fn ids_in_heights(
         &self,

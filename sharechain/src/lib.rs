@@ -54,7 +54,10 @@ pub mod testkit;
 pub mod validate;
 mod window;
 
-pub use chain::{Accepted, AddOutcome, ChainConfig, ChainError, ChainEvent, ShareChain};
+pub use chain::{
+    Accepted, AddOutcome, ChainConfig, ChainError, ChainEvent, ShareChain, CHEAP_FACTOR,
+    LIGHT_MARGIN_SHARES, MAX_CHILDREN, MAX_HELD_BACK,
+};
 pub use params::{Consensus, ConsensusId, ConsensusParams};
 pub use payout::Payout;
 pub use share::{CoinbaseParts, Share, ShareCommitment, ShareData};

@@ -43,6 +43,16 @@ impl OrphanPool {
         self.shares.len()
     }
 
+    /// The waiting share `id`, if it is here.
+    pub fn get(&self, id: &ShareId) -> Option<&Orphan> {
+        self.shares.get(id)
+    }
+
+    /// The ids of the orphans waiting for `id` (some may have been evicted since).
+    pub fn waiters(&self, id: &ShareId) -> &[ShareId] {
+        self.waiting.get(id).map_or(&[], Vec::as_slice)
+    }
+
     /// Holds `share` until every id in `missing` is accepted. Returns the id evicted to make
     /// room, if any.
     pub fn insert(&mut self, id: ShareId, share: Orphan, missing: &[ShareId]) -> Option<ShareId> {

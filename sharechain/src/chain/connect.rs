@@ -10,7 +10,7 @@ use otedama_proto::uint::U256;
 
 use super::{Accepted, AddOutcome, ChainError, ChainEvent, ShareChain};
 use crate::codec::StoredShare;
-use crate::index::Entry;
+use crate::index::{Entry, ScriptId};
 use crate::share::Share;
 use crate::store::ShareStore;
 use crate::validate::{self, Prechecked, RejectReason};
@@ -21,7 +21,7 @@ impl<S: ShareStore> ShareChain<S> {
     pub(super) fn prechecks(&self, share: &Share, now: u64) -> Result<Prechecked, RejectReason> {
         validate::check_identity(&self.consensus, share)?;
         let id = share.id();
-        if self.index.contains(&id) || self.orphans.contains(&id) {
+        if self.index.contains(&id) || self.orphans.contains(&id) || self.held_back.contains(&id) {
             return Err(RejectReason::Duplicate);
         }
         validate::precheck(&self.consensus, share, id, now)
@@ -35,18 +35,43 @@ impl<S: ShareStore> ShareChain<S> {
         old_tip: Option<ShareId>,
         checked: bool,
     ) -> Result<AddOutcome, ChainError> {
+        let mut accepted = self.cascade(vec![(id, checked)], old_tip)?;
+        accepted.connected.retain(|c| *c != id);
+        Ok(AddOutcome::Accepted(accepted))
+    }
+
+    /// Connects the orphans that waited for the shares just connected (`start`, with whether
+    /// every check ran on each), and those that waited for them in turn, then prunes and
+    /// reports. The report's `id` is the first of `start`; `connected` holds all of them.
+    pub(super) fn cascade(
+        &mut self,
+        start: Vec<(ShareId, bool)>,
+        old_tip: Option<ShareId>,
+    ) -> Result<Accepted, ChainError> {
+        let id = start.first().expect("something was connected").0;
         let mut connected = Vec::new();
         let mut orphans_rejected = Vec::new();
         let mut unchecked = Vec::new();
-        if !checked {
-            unchecked.push(id);
+        let mut queue = VecDeque::new();
+        for (s, checked) in start {
+            if !checked {
+                unchecked.push(s);
+            }
+            connected.push(s);
+            queue.push_back(s);
         }
-        let mut queue = VecDeque::from([id]);
         while let Some(done) = queue.pop_front() {
             for (oid, (oshare, opre)) in self.orphans.take_waiting_for(&done) {
                 let missing = self.missing_for(&oshare);
                 if !missing.is_empty() {
                     self.orphans.insert(oid, (oshare, opre), &missing);
+                    for (rid, checked) in self.revive(&missing)? {
+                        if !checked {
+                            unchecked.push(rid);
+                        }
+                        connected.push(rid);
+                        queue.push_back(rid);
+                    }
                     continue;
                 }
                 match self.validate_and_connect(oshare, opre)? {
@@ -57,6 +82,8 @@ impl<S: ShareStore> ShareChain<S> {
                         connected.push(oid);
                         queue.push_back(oid);
                     }
+                    // Held back (§11.6), not rejected: a heavier branch may still take it.
+                    Err(RejectReason::BranchTooLight | RejectReason::TooManyChildren) => {}
                     Err(reason) => orphans_rejected.push((oid, reason)),
                 }
             }
@@ -66,13 +93,13 @@ impl<S: ShareStore> ShareChain<S> {
             self.staged.set_tip(tip);
         }
         self.maybe_prune()?;
-        Ok(AddOutcome::Accepted(Accepted {
+        Ok(Accepted {
             id,
             connected,
             orphans_rejected,
             event,
             unchecked,
-        }))
+        })
     }
 
     pub(super) fn missing_for(&self, share: &Share) -> Vec<ShareId> {
@@ -120,10 +147,36 @@ impl<S: ShareStore> ShareChain<S> {
         if let Err(reason) = verdict {
             return Ok(Err(reason));
         }
+        if let Some((reason, held)) = self.hold_back(&share, &pre) {
+            self.held_back.insert(held);
+            return Ok(Err(reason));
+        }
         let parent = (!share.is_genesis()).then_some(share.data.prev_share);
         let checked = window_complete && self.has_context(parent.as_ref());
         self.connect(&share, &pre, false)?;
         Ok(Ok(checked))
+    }
+
+    /// The held uncles of `share` that count for it: those this node can verify (all of a
+    /// root's held ones).
+    pub(super) fn held_uncles<'a>(
+        &'a self,
+        share: &'a Share,
+        root: bool,
+    ) -> impl Iterator<Item = &'a Entry> + 'a {
+        let d = &share.data;
+        d.uncles
+            .iter()
+            .filter(move |u| {
+                root || !validate::uncle_unverifiable(
+                    &self.consensus,
+                    &self.index,
+                    d.height,
+                    &d.prev_share,
+                    u,
+                )
+            })
+            .filter_map(|u| self.index.get(u))
     }
 
     /// What the index keeps of `share`. `stored_work` is used when the parent is not held.
@@ -141,31 +194,20 @@ impl<S: ShareStore> ShareChain<S> {
         let rule_work = crate::index::work_of(share.data.max_bits);
         let mut fork_weight = rule_work;
         let mut credits = vec![(script, U256::ZERO)];
-        let d = &share.data;
-        let verifiable = |u: &&ShareId| {
-            root || !validate::uncle_unverifiable(
-                &self.consensus,
-                &self.index,
-                d.height,
-                &d.prev_share,
-                u,
-            )
-        };
-        for uncle in d
-            .uncles
-            .iter()
-            .filter(verifiable)
-            .filter_map(|u| self.index.get(u))
-        {
-            let includer = uncle
-                .work
+        let uncles: Vec<(ScriptId, U256, U256)> = self
+            .held_uncles(share, root)
+            .map(|u| (u.script, u.work, u.rule_work))
+            .collect();
+        for uncle in uncles {
+            let (uncle_script, uncle_work, uncle_rule_work) = uncle;
+            let includer = uncle_work
                 .checked_mul_u64(u64::from(100 - p.uncle_credit_percent))
                 .expect("work < 2^128")
                 / U256::from_u64(100);
             own_credit = own_credit + includer;
-            weight = weight + uncle.work;
-            fork_weight = fork_weight + uncle.rule_work;
-            credits.push((uncle.script, uncle.work - includer));
+            weight = weight + uncle_work;
+            fork_weight = fork_weight + uncle_rule_work;
+            credits.push((uncle_script, uncle_work - includer));
         }
         credits[0].1 = own_credit;
         let parent = (!share.is_genesis()).then_some(share.data.prev_share);
