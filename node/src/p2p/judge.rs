@@ -105,6 +105,18 @@ mod tests {
     }
 
     #[test]
+    fn a_share_held_back_by_the_storage_policy_costs_no_ban() {
+        // A correct peer relays a share of a light branch or a crowded parent during a race
+        // or a partition (`docs/consensus.md` §11.6): neither is proof of anything.
+        for reason in [RejectReason::BranchTooLight, RejectReason::TooManyChildren] {
+            assert!(!reason.is_fault(), "{reason:?}");
+            for context in [true, false] {
+                assert_eq!(blame(&reason, context), Blame::None, "{reason:?}");
+            }
+        }
+    }
+
+    #[test]
     fn only_proof_of_a_lie_costs_a_ban() {
         // Invalid whatever the receiver holds: banned, with or without history.
         for reason in [
