@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 
 use bitcoin::{Script, ScriptBuf};
 use otedama_proto::amount::Amount;
-use otedama_proto::hash::ShareId;
+use otedama_proto::hash::PowHash;
 use otedama_proto::target::Work;
 use otedama_proto::uint::U256;
 
@@ -67,14 +67,15 @@ impl<'a> Ranking<'a> {
 }
 
 /// Splits `value` among `credits` (one entry per script, any order) as §10 says, with `finder`
-/// as the share's own payout script and `seed` the parent share's id (the lottery seed).
+/// as the share's own payout script and `seed` the parent share's proof-of-work hash (the
+/// lottery seed, §10.5).
 /// Returns the payout outputs sorted by script.
 pub fn split(
     consensus: &Consensus,
     credits: &[(&Script, U256)],
     value: Amount,
     finder: &Script,
-    seed: &ShareId,
+    seed: &PowHash,
 ) -> Vec<Payout> {
     split_ranked(
         consensus,
@@ -91,7 +92,7 @@ pub fn split_ranked(
     ranking: &Ranking<'_>,
     value: Amount,
     finder: &Script,
-    seed: &ShareId,
+    seed: &PowHash,
 ) -> Vec<Payout> {
     let p = consensus.params();
     let v = value.to_sat();
@@ -165,7 +166,7 @@ pub(crate) fn rank(a: &(&Script, U256), b: &(&Script, U256)) -> Ordering {
 
 /// The lottery of §10.5: the first tail payee at which the running credit exceeds
 /// `seed mod tail_credit`.
-fn draw<'a>(tail: &[(&'a Script, U256)], tail_credit: U256, seed: &ShareId) -> (&'a Script, U256) {
+fn draw<'a>(tail: &[(&'a Script, U256)], tail_credit: U256, seed: &PowHash) -> (&'a Script, U256) {
     let x = U256::from_le_bytes(seed.to_byte_array()) % tail_credit;
     let mut running = U256::ZERO;
     for entry in tail {
@@ -245,7 +246,7 @@ mod tests {
                 .map(|(i, s)| (s.as_script(), U256::from_u64((i as u64 * 7919) % 1000 + 1) << 70))
                 .collect();
             let finder = script(9999);
-            let out = split(&consensus(), &credits, Amount::from_sat(value), &finder, &ShareId::from_byte_array(seed));
+            let out = split(&consensus(), &credits, Amount::from_sat(value), &finder, &PowHash::from_byte_array(seed));
             prop_assert_eq!(out.iter().map(|p| p.amount.to_sat()).sum::<u64>(), value);
             prop_assert!(out.len() <= 100);
             prop_assert!(out.windows(2).all(|w| w[0].script < w[1].script));
@@ -260,7 +261,7 @@ mod tests {
             &[],
             Amount::from_sat(5_000),
             &finder,
-            &ShareId::ZERO,
+            &PowHash::from_byte_array([0; 32]),
         );
         assert_eq!(
             out,
@@ -284,7 +285,7 @@ mod tests {
             &credits,
             Amount::from_sat(1_000_000_001),
             &f,
-            &ShareId::ZERO,
+            &PowHash::from_byte_array([0; 32]),
         );
         // bonus = 5_000_000; D = 995_000_001: a gets D/4, b gets 3D/4, remainder 1 to the finder.
         let amounts: Vec<u64> = out.iter().map(|p| p.amount.to_sat()).collect();
@@ -305,7 +306,7 @@ mod tests {
             &credits,
             Amount::from_sat(value),
             &finder,
-            &ShareId::from_byte_array([5; 32]),
+            &PowHash::from_byte_array([5; 32]),
         );
         assert_eq!(out.len(), 100);
         let d = value - value / 200;

@@ -205,7 +205,7 @@ fn payees_below_the_minimum_payout_go_to_the_lottery() {
         (small1.as_script(), U256::from_u64(5)),
         (small2.as_script(), U256::from_u64(5)),
     ];
-    let seed = otedama_proto::hash::ShareId::from_byte_array([0; 32]);
+    let seed = otedama_proto::hash::PowHash::from_byte_array([0; 32]);
     let out = otedama_sharechain::payout::split(
         &c,
         &credits,

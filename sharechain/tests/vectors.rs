@@ -5,7 +5,7 @@
 use bitcoin::{Script, ScriptBuf};
 use otedama_proto::amount::Amount;
 use otedama_proto::chain::{Coin, Network};
-use otedama_proto::hash::ShareId;
+use otedama_proto::hash::PowHash;
 use otedama_proto::target::CompactTarget;
 use otedama_proto::uint::U256;
 use otedama_sharechain::payout::{payout_bytes, split};
@@ -110,7 +110,7 @@ fn payout_split() {
         &credits,
         Amount::from_sat(312_500_000),
         &p2wpkh(9),
-        &ShareId::from_byte_array([0x42; 32]),
+        &PowHash::from_byte_array([0x42; 32]),
     );
     for p in &out {
         println!("| `{}` | {} |", p.script.to_hex_string(), p.amount.to_sat());
@@ -149,7 +149,7 @@ fn payout_split_with_cap_remainder_and_lottery() {
         &credits,
         Amount::from_sat(100_000_007),
         &p2wpkh(9),
-        &ShareId::from_byte_array(seed),
+        &PowHash::from_byte_array(seed),
     );
     for p in &out {
         println!("| `{}` | {} |", p.script.to_hex_string(), p.amount.to_sat());
@@ -189,7 +189,7 @@ fn payout_split_below_the_minimum_payout() {
         &credits,
         Amount::from_sat(100_000),
         &p2wpkh(9),
-        &ShareId::from_byte_array(seed),
+        &PowHash::from_byte_array(seed),
     );
     for p in &out {
         println!("| `{}` | {} |", p.script.to_hex_string(), p.amount.to_sat());

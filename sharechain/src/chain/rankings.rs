@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bitcoin::Script;
 use otedama_proto::amount::Amount;
-use otedama_proto::hash::ShareId;
+use otedama_proto::hash::{PowHash, ShareId};
 use otedama_proto::target::CompactTarget;
 use otedama_proto::uint::U256;
 
@@ -52,8 +52,8 @@ impl<S: ShareStore> ShareChain<S> {
     ) -> (Vec<Payout>, bool) {
         let Some(parent) = parent else {
             let empty = Ranking::default();
-            let payouts =
-                payout::split_ranked(&self.consensus, &empty, value, finder, &ShareId::ZERO);
+            let seed = PowHash::from_byte_array([0; 32]);
+            let payouts = payout::split_ranked(&self.consensus, &empty, value, finder, &seed);
             return (payouts, true);
         };
         let ranked = self.ranked_window(parent, cap);
@@ -64,7 +64,14 @@ impl<S: ShareStore> ShareChain<S> {
             .map(|(s, c)| (scripts.get(*s), *c))
             .collect();
         let ranking = Ranking::from_ranked(entries, ranked.total);
-        let payouts = payout::split_ranked(&self.consensus, &ranking, value, finder, parent);
+        // The lottery seed is the parent's proof-of-work hash, not its id (§10.5): on Litecoin
+        // the id is a sha256d a miner could filter its headers by before the scrypt.
+        let seed = self
+            .index
+            .get(parent)
+            .map_or([0; 32], |e| e.pow_hash.to_le_bytes());
+        let seed = PowHash::from_byte_array(seed);
+        let payouts = payout::split_ranked(&self.consensus, &ranking, value, finder, &seed);
         (payouts, ranked.complete)
     }
 
