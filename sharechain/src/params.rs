@@ -84,10 +84,14 @@ impl ConsensusParams {
     /// (`docs/consensus.md` §2.2). `None` for a network the coin does not have.
     pub fn for_network(coin: Coin, network: Network) -> Option<Self> {
         let (period, pow_limit) = match (coin, network) {
-            (Coin::Bitcoin, Network::Mainnet | Network::Testnet) => (10, 0x1d00_ffff),
+            // The mainnet floors are about a second of one current ASIC (§2.2): 2^48 hashes
+            // (difficulty 65 536) on Bitcoin, 2^34 on Litecoin.
+            (Coin::Bitcoin, Network::Mainnet) => (10, 0x1b00_ffff),
+            (Coin::Bitcoin, Network::Testnet) => (10, 0x1d00_ffff),
             (Coin::Bitcoin, Network::Signet) => (10, 0x1e03_77ae),
             (Coin::Bitcoin, Network::Regtest) => (1, 0x1f00_ffff),
-            (Coin::Litecoin, Network::Mainnet | Network::Testnet) => (10, 0x1e0f_ffff),
+            (Coin::Litecoin, Network::Mainnet) => (10, 0x1c3f_ffff),
+            (Coin::Litecoin, Network::Testnet) => (10, 0x1e0f_ffff),
             (Coin::Litecoin, Network::Regtest) => (1, 0x1f0f_ffff),
             (Coin::Litecoin, Network::Signet) => return None,
         };
@@ -341,6 +345,21 @@ mod tests {
         dedup.sort();
         dedup.dedup();
         assert_eq!(dedup.len(), ids.len());
+    }
+
+    #[test]
+    fn mainnet_floors_cost_about_a_second_of_one_asic() {
+        // An Antminer S21 does about 2^47.5 sha256d hashes a second, an L9 about 2^34 scrypt
+        // hashes: at 2^32 and 2^20 each made tens of thousands of floor shares a second (§2.2).
+        let floor = |coin, network| {
+            let c = Consensus::for_network(coin, network).expect("exists");
+            c.pow_limit().to_work().to_u256().bits() - 1
+        };
+        assert_eq!(floor(Coin::Bitcoin, Network::Mainnet), 48);
+        assert_eq!(floor(Coin::Litecoin, Network::Mainnet), 34);
+        // The testnets keep the floors CPUs and GPUs can reach.
+        assert_eq!(floor(Coin::Bitcoin, Network::Testnet), 32);
+        assert_eq!(floor(Coin::Litecoin, Network::Testnet), 20);
     }
 
     #[test]
