@@ -13,9 +13,8 @@
 //! Three Otedama nodes, each given the primary and the backup (in that order), each with one CPU
 //! miner paying its own address. Node C's data directory is a 256 MiB tmpfs (when this runs as
 //! root and may mount one), so that its disk can be filled. Before the nodes start, the daemons
-//! mine past MWEB activation (with their clocks set 10 minutes back, so that the 432 quick blocks
-//! do not run the chain's time ahead of the clock), so that every block of the run is an MWEB
-//! block as on mainnet.
+//! mine past MWEB activation, so that every block of the run is an MWEB block as on mainnet,
+//! and the soak waits until the chain's median time is behind the clock again.
 //!
 //! Every cycle (`--cycle-secs`, default 600 s) runs the same faults, each at its offset:
 //!
@@ -186,7 +185,7 @@ fn run(args: &Args, base: &Path, runtime: &tokio::runtime::Runtime) -> Result<()
         RegtestPair::start_with_rpc_threads(Path::new("litecoind"), &base.join("litecoind"), None)
             .await
     })?;
-    let relay = runtime.block_on(async {
+    let _relay = runtime.block_on(async {
         let relay = RegtestDaemon::start(
             Path::new("litecoind"),
             &base.join("litecoind").join("relay"),
@@ -197,7 +196,7 @@ fn run(args: &Args, base: &Path, runtime: &tokio::runtime::Runtime) -> Result<()
         call(relay.rpc(), "addnode", json!([backup, "add"])).await?;
         anyhow::Ok(relay)
     })?;
-    runtime.block_on(past_mweb_activation(&pair, &relay))?;
+    runtime.block_on(past_mweb_activation(&pair))?;
     let (user, password) = pair.primary.rpc_credentials();
     let daemon = Daemon {
         url: pair.primary.rpc_url().to_owned(),
@@ -667,15 +666,11 @@ fn found_blocks(data_dir: &Path) -> Vec<String> {
 }
 
 /// Mines to height 432 with the daemons' own miner, pegging in before, so that MWEB is active
-/// and the nodes' every block is an MWEB block. The daemons' clocks are set 10 minutes back
-/// meanwhile: a block's time is at least the median of the last 11 plus one second, so 432
-/// blocks in a few seconds would run the chain's time about 70 s ahead of the clock, past
-/// regtest's 12 s share limit, and the nodes would refuse the work until the clock caught up.
-async fn past_mweb_activation(pair: &RegtestPair, relay: &RegtestDaemon) -> Result<()> {
-    let daemons = [pair.primary.rpc(), pair.peer.rpc(), relay.rpc()];
-    for rpc in daemons {
-        call(rpc, "setmocktime", json!([unix_now() - 600])).await?;
-    }
+/// and the nodes' every block is an MWEB block; then waits until the chain's time is back
+/// behind the clock. A block's time is at least the median of the last 11 plus one second, so
+/// 432 blocks in a few seconds run the chain's time about 70 s ahead, past regtest's 12 s share
+/// limit, and the nodes would refuse the daemons' work until the clock caught up.
+async fn past_mweb_activation(pair: &RegtestPair) -> Result<()> {
     let wallet =
         otedama_node::daemon::regtest::MwebWallet::fund(pair.primary.rpc(), "soak").await?;
     let height = call(pair.primary.rpc(), "getblockcount", json!([]))
@@ -688,10 +683,18 @@ async fn past_mweb_activation(pair: &RegtestPair, relay: &RegtestDaemon) -> Resu
     }
     wallet.peg_in_before_activation().await?;
     pair.generate(1).await?;
-    for rpc in daemons {
-        call(rpc, "setmocktime", json!([0])).await?;
+    loop {
+        let info = call(pair.primary.rpc(), "getblockchaininfo", json!([])).await?;
+        let median = info["mediantime"].as_u64().unwrap_or(0);
+        if median < unix_now() {
+            return Ok(());
+        }
+        println!(
+            "soak: waiting {} s for the clock to pass the chain's median time",
+            median + 1 - unix_now()
+        );
+        tokio::time::sleep(Duration::from_secs(5)).await;
     }
-    Ok(())
 }
 
 /// Calls `method`, trying three times: litecoind closes idle RPC connections after 30 s, and a
