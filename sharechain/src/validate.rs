@@ -135,14 +135,14 @@ pub enum RejectReason {
     /// The coinbase rebuilt with the window's payouts is not the one the header commits to.
     #[error("coinbase does not pay the window's payouts (rebuilt txid differs)")]
     PayoutsMismatch,
-    /// Valid, but not stored (node policy, §11.6): its branch, with every share waiting for
-    /// it, is far below the best chain's work, or the rule asked it for far less work than the
-    /// tip's. Held in memory and taken once a heavier descendant arrives. Not a fault: a
-    /// correct peer relays such a share during a race or a partition.
+    /// Not stored (node policy, §11.6): its branch, with every share waiting for it, is far
+    /// below the best chain's work, or the rule asked it for far less work than the tip's.
+    /// Held in memory, and checked in full (checks 14–18) and taken once a heavier descendant
+    /// arrives. Not a fault: a correct peer relays such a share during a race or a partition.
     #[error("share's branch is far below the best chain's work (held back, not stored)")]
     BranchTooLight,
-    /// Valid, but not stored (node policy, §11.6): its parent already has the most children a
-    /// node stores, and it would not become the tip. Held in memory like
+    /// Not stored (node policy, §11.6): its parent already has the most children a node
+    /// stores, and it would not become the tip. Held in memory like
     /// [`RejectReason::BranchTooLight`]. Not a fault.
     #[error("the share's parent already has the most children stored (held back, not stored)")]
     TooManyChildren,

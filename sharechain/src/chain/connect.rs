@@ -130,13 +130,19 @@ impl<S: ShareStore> ShareChain<S> {
         missing
     }
 
-    /// Checks 14–18, then stores and indexes the share; `Ok(Ok(checked))` says whether every
-    /// check had the context it needs (held ancestry, a complete window).
+    /// The storage policy of §11.6, then checks 14–18, then stores and indexes the share;
+    /// `Ok(Ok(checked))` says whether every check had the context it needs (held ancestry, a
+    /// complete window). The policy comes first: a share that would not be stored is not worth
+    /// the payout check (a window walk), and is checked in full when it is taken.
     pub(super) fn validate_and_connect(
         &mut self,
         share: Share,
         pre: Prechecked,
     ) -> Result<Result<bool, RejectReason>, ChainError> {
+        if let Some((reason, held)) = self.hold_back(&share, &pre) {
+            self.held_back.insert(held);
+            return Ok(Err(reason));
+        }
         let (value, finder) = (share.coinbase.value, &share.data.payout_script);
         let mut window_complete = true;
         let verdict = validate::contextual(&self.consensus, &self.index, &share, |parent, cap| {
@@ -145,10 +151,6 @@ impl<S: ShareStore> ShareChain<S> {
             (payouts, complete)
         });
         if let Err(reason) = verdict {
-            return Ok(Err(reason));
-        }
-        if let Some((reason, held)) = self.hold_back(&share, &pre) {
-            self.held_back.insert(held);
             return Ok(Err(reason));
         }
         let parent = (!share.is_genesis()).then_some(share.data.prev_share);

@@ -45,7 +45,8 @@ pub const MAX_HELD_BACK: usize = 256;
 /// The most orphans one estimate of a branch's reach visits (the orphan pool's default size).
 const MAX_WALK: usize = 4096;
 
-/// A valid share that was not stored, and what deciding about it again needs.
+/// A share that was not stored (checks 1–12 passed, 14–18 wait until it is taken), and what
+/// deciding about it again needs.
 #[derive(Debug)]
 pub(crate) struct Held {
     pub share: Share,
@@ -97,8 +98,10 @@ impl HeldBack {
 }
 
 impl<S: ShareStore> ShareChain<S> {
-    /// Why `share` (valid: its parent and uncles are held and checks 14–18 passed) is held back
-    /// instead of stored, with its chain work and rule work; `None`: store it.
+    /// Why `share` (checks 1–12 passed, its parent and uncles are held) is held back instead of
+    /// stored, with what deciding again needs; `None`: check it further and store it. Its
+    /// `max_bits` is not checked yet (check 15), but its proof of work met it: claiming a
+    /// harder one costs the work it claims.
     pub(super) fn hold_back(
         &self,
         share: &Share,
