@@ -161,6 +161,16 @@ impl Drop for Process {
 /// Starts a one-thread scrypt `otedama-miner` on the Stratum server at `stratum` with `user`,
 /// logging to `log`.
 pub fn scrypt_miner(stratum: SocketAddr, user: &str, log: &Path) -> Result<Process> {
+    scrypt_miner_from(&binary("otedama-miner")?, stratum, user, log)
+}
+
+/// [`scrypt_miner`] with the `otedama-miner` binary at `program` (a release build, say).
+pub fn scrypt_miner_from(
+    program: &Path,
+    stratum: SocketAddr,
+    user: &str,
+    log: &Path,
+) -> Result<Process> {
     let args: Vec<String> = [
         "--url",
         &format!("stratum+tcp://{stratum}"),
@@ -174,7 +184,7 @@ pub fn scrypt_miner(stratum: SocketAddr, user: &str, log: &Path) -> Result<Proce
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
-    Process::start(&binary("otedama-miner")?, &args, log)
+    Process::start(program, &args, log)
 }
 
 /// `GET http://addr/path`, the body parsed as JSON.

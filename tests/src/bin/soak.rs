@@ -38,7 +38,7 @@ use anyhow::{bail, ensure, Context, Result};
 use otedama_node::daemon::regtest::{RegtestDaemon, RegtestPair, MWEB_ACTIVATION_HEIGHT};
 use otedama_node::daemon::rpc::RpcClient;
 use otedama_tests::pool::{regtest_address, Daemon, Launch, PoolNode};
-use otedama_tests::{get_json, Process, TestDir};
+use otedama_tests::{get_json, scrypt_miner_from, Process, TestDir};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -720,21 +720,8 @@ fn start_miner(
     base: &Path,
     i: usize,
 ) -> Result<Process> {
-    let args: Vec<String> = [
-        "--url",
-        &format!("stratum+tcp://{}", node.stratum),
-        "--user",
-        address,
-        "--algo",
-        "scrypt",
-        "--threads",
-        "1",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
     let log = base.join(format!("miner-{i}-{}.log", unix_now()));
-    Process::start(&bin.join("otedama-miner"), &args, &log)
+    scrypt_miner_from(&bin.join("otedama-miner"), node.stratum, address, &log)
 }
 
 /// The directory of `otedama` and `otedama-miner`: this binary's.
