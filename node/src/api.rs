@@ -178,8 +178,31 @@ fn router(source: Arc<dyn ApiSource>, live: Arc<ws::Live>) -> Router {
         .with_state(ApiState { source, live })
 }
 
-async fn status(State(state): State<ApiState>) -> Json<StatusView> {
-    Json(state.source.status())
+/// Runs `read` against the source on the blocking pool: a source may wait for the sharechain's
+/// lock, and no reader may hold up the async workers that serve miners and peers meanwhile.
+/// `Err` (a 500) if the read panicked.
+pub(crate) async fn off_runtime<T: Send + 'static>(
+    source: &Arc<dyn ApiSource>,
+    read: impl FnOnce(&dyn ApiSource) -> T + Send + 'static,
+) -> Result<T, Response> {
+    let source = Arc::clone(source);
+    tokio::task::spawn_blocking(move || read(&*source))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "an API read panicked");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(serde_json::json!({ "error": "internal error" })),
+            )
+                .into_response()
+        })
+}
+
+async fn status(State(state): State<ApiState>) -> Response {
+    match off_runtime(&state.source, |s| s.status()).await {
+        Ok(status) => Json(status).into_response(),
+        Err(e) => e,
+    }
 }
 
 /// `GET /api/v1/payouts[?finder=ADDRESS]`.
@@ -196,13 +219,14 @@ async fn payouts(
         Ok(q) => q.0.finder,
         Err(e) => return bad_request(&e.body_text()),
     };
-    match finder {
-        None => Json(state.source.payouts()).into_response(),
-        Some(address) => match state.source.payouts_for(&address) {
+    let read = off_runtime(&state.source, move |source| match finder {
+        None => Json(source.payouts()).into_response(),
+        Some(address) => match source.payouts_for(&address) {
             Ok(list) => Json(list).into_response(),
             Err(reason) => bad_request(&format!("finder {address:?}: {reason}")),
         },
-    }
+    });
+    read.await.unwrap_or_else(|e| e)
 }
 
 fn bad_request(error: &str) -> Response {
@@ -213,18 +237,28 @@ fn bad_request(error: &str) -> Response {
         .into_response()
 }
 
-async fn peers(State(state): State<ApiState>) -> Json<PeersView> {
-    Json(state.source.peers())
+async fn peers(State(state): State<ApiState>) -> Response {
+    match off_runtime(&state.source, |s| s.peers()).await {
+        Ok(peers) => Json(peers).into_response(),
+        Err(e) => e,
+    }
 }
 
-async fn workers(State(state): State<ApiState>) -> Json<Vec<crate::stratum::WorkerSnapshot>> {
-    Json(state.source.workers())
+async fn workers(State(state): State<ApiState>) -> Response {
+    match off_runtime(&state.source, |s| s.workers()).await {
+        Ok(workers) => Json(workers).into_response(),
+        Err(e) => e,
+    }
 }
 
 async fn metrics(State(state): State<ApiState>) -> Response {
-    let source = &state.source;
-    let body = metrics::render(&source.status(), &source.peers(), &source.workers());
-    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response()
+    let body = off_runtime(&state.source, |source| {
+        metrics::render(&source.status(), &source.peers(), &source.workers())
+    });
+    match body.await {
+        Ok(body) => ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response(),
+        Err(e) => e,
+    }
 }
 
 /// The dashboard: one page with its style and script inline, so that it needs nothing but this

@@ -215,9 +215,16 @@ pub async fn run(
         network: Some(p2p_handle.clone()),
     };
     let share_task = tokio::spawn(share_path.run(share_rx));
+    let (consensus_id, window_limit) = {
+        let chain = chain.lock();
+        let consensus = chain.consensus();
+        (consensus.id().to_string(), consensus.params().window_shares)
+    };
     let api_source = Arc::new(NodeApi {
         coin,
         network,
+        consensus_id,
+        window_limit,
         chain: chain.clone(),
         feed,
         server: server_stats,
@@ -253,6 +260,10 @@ pub async fn run(
 struct NodeApi {
     coin: Coin,
     network: Network,
+    /// The consensus id (display hex), fixed for the node's life.
+    consensus_id: String,
+    /// The PPLNS window's length in shares.
+    window_limit: u32,
     chain: SharedChain,
     feed: TemplateFeed,
     server: Arc<ServerStats>,
@@ -310,27 +321,27 @@ impl ApiSource for NodeApi {
         let template = self.feed.template.borrow().clone();
         let daemon = self.feed.status.borrow().clone();
         let net = self.p2p.view();
-        // Read before the chain's lock, which the share path needs.
         let local_hashrate = self.workers().iter().map(|w| w.hashrate).sum();
-        let chain = self.chain.lock();
+        // The tip's figures as last published: status never waits for the chain's lock.
+        let chain = self.chain.summary();
         StatusView {
             coin: self.coin.to_string(),
             network: self.network.to_string(),
-            consensus_id: chain.consensus().id().to_string(),
+            consensus_id: self.consensus_id.clone(),
             height: template.as_ref().map_or(0, |t| t.height),
-            sharechain_height: chain.height(),
-            tip: chain.tip().map(|t| t.to_string()),
-            shares: chain.window_len(),
+            sharechain_height: chain.height,
+            tip: chain.tip.map(|t| t.to_string()),
+            shares: chain.window_len,
             stratum_clients: self.server.connected(),
             blocks_found: self.counters.blocks_found.load(Ordering::Relaxed),
             blocks_rejected: self.counters.blocks_rejected.load(Ordering::Relaxed),
             blocks_stale: self.counters.blocks_stale.load(Ordering::Relaxed),
             shares_found: self.counters.shares_accepted.load(Ordering::Relaxed),
             synced: template.is_some() && daemon.healthy && net.sync.synced,
-            chain_work: chain.chain_work().map(|w| w.to_u256().to_string()),
-            pool_hashrate: chain.pool_hashrate(),
+            chain_work: chain.chain_work.map(|w| w.to_u256().to_string()),
+            pool_hashrate: chain.pool_hashrate,
             local_hashrate,
-            window_limit: chain.consensus().params().window_shares,
+            window_limit: self.window_limit,
             sync: Some(net.sync),
             peer_id: Some(net.peer_id),
             peers: net.peers.len(),

@@ -129,7 +129,9 @@ pub(super) async fn poll(source: Arc<dyn ApiSource>, live: Arc<Live>) {
             _ = stopped(&mut stop) => return,
         }
         if live.feed.receiver_count() > 0 {
-            live.publish(Snapshot::read(&*source));
+            if let Ok(snapshot) = super::off_runtime(&source, Snapshot::read).await {
+                live.publish(snapshot);
+            }
         }
     }
 }
