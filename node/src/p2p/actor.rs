@@ -96,7 +96,13 @@ pub(crate) struct Actor {
     /// Refused peers to charge once [`REFUSAL_GRACE`] has passed, with when the refusal left.
     refused: Vec<(Instant, PeerId, String)>,
     chain_errors: u64,
+    /// Sync answers read from the chain on the blocking pool, to be sent by the loop.
+    answers_tx: mpsc::UnboundedSender<SyncAnswer>,
+    answers: mpsc::UnboundedReceiver<SyncAnswer>,
 }
+
+/// A sync answer built off the event loop: who asked, where to answer, what.
+type SyncAnswer = (PeerId, ResponseChannel<SyncResponse>, SyncResponse);
 
 impl std::fmt::Debug for Actor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -122,6 +128,7 @@ impl Actor {
         let (done_tx, done_rx) = mpsc::channel(JOB_QUEUE);
         let worker = worker::spawn(chain.clone(), tip_changed, jobs_rx, done_tx);
         let expect_peers = !config.bootstrap.is_empty() || !book.is_empty();
+        let (answers_tx, answers) = mpsc::unbounded_channel();
         Actor {
             topic: IdentTopic::new(wire::share_topic(&consensus)),
             provider_key: kad::RecordKey::new(&wire::share_topic(&consensus)),
@@ -151,6 +158,8 @@ impl Actor {
             chain_errors: 0,
             refusing: HashMap::new(),
             refused: Vec::new(),
+            answers_tx,
+            answers,
         }
     }
 
@@ -173,6 +182,9 @@ impl Actor {
                 event = self.swarm.select_next_some() => self.on_swarm(event),
                 Some(command) = commands.recv() => self.on_command(command),
                 Some(done) = self.done.recv() => self.on_done(done),
+                Some((peer, channel, response)) = self.answers.recv() => {
+                    self.send_answer(peer, channel, response);
+                }
                 _ = second.tick() => self.every_second(),
                 _ = status_round.tick() => self.ask_status_all(),
                 _ = discovery.tick() => self.discover(),
@@ -624,9 +636,12 @@ impl Actor {
         if !self.peers.believed(peer, Instant::now()) {
             return false;
         }
-        let chain = self.chain.lock();
-        status.work() > chain.chain_work().unwrap_or(Work::ZERO)
-            && status.tip().is_some_and(|tip| !chain.contains(&tip))
+        // The lock only when the claim is heavier than our tip, which the summary says.
+        let ours = self.chain.summary().chain_work.unwrap_or(Work::ZERO);
+        status.work() > ours
+            && status
+                .tip()
+                .is_some_and(|tip| !self.chain.lock().contains(&tip))
     }
 
     /// Once a sync whose source said it had nothing more is over, checks what it claimed
@@ -648,7 +663,7 @@ impl Actor {
         else {
             return;
         };
-        let ours = self.chain.lock().chain_work().unwrap_or(Work::ZERO);
+        let ours = self.chain.summary().chain_work.unwrap_or(Work::ZERO);
         if self.is_ahead(&peer, &status) && !peers::claim_kept(status.work(), ours) {
             warn!(%peer, "sync fell far short of the chain work the peer claimed; ignoring its claim");
             self.peers.doubt(peer, Instant::now());
@@ -794,7 +809,7 @@ impl Actor {
                 believed: self.peers.believed(id, now),
             })
             .collect();
-        let ours = self.chain.lock().chain_work().unwrap_or(Work::ZERO);
+        let ours = self.chain.summary().chain_work.unwrap_or(Work::ZERO);
         let mut candidates = sync_queue::body_sources(&sources, ours, &self.sync.short);
         candidates.sort_by_key(|p| self.sync.inflight_to(p));
         'outer: while self.sync.waiting() > 0 {
@@ -943,39 +958,34 @@ impl Actor {
                 .send_response(channel, refusal);
             return;
         }
-        let response = {
-            let chain = self.chain.lock();
-            match request {
-                SyncRequest::Status => SyncResponse::Status(ChainStatus::new(
-                    chain.tip(),
-                    chain.height(),
-                    chain.chain_work(),
-                )),
-                SyncRequest::Ids { locator, max } => {
-                    let locator: Vec<ShareId> =
-                        locator.into_iter().map(ShareId::from_byte_array).collect();
-                    let max = (max as usize).min(wire::MAX_IDS_PER_REQUEST);
-                    let depth = 2 * chain.consensus().params().window_shares as usize + 12;
-                    // Bounded by the distinct locator ids and the ids returned (§5.3).
-                    let (ids, more) = chain.ids_after_bounded(&locator, max, depth);
-                    SyncResponse::Ids {
-                        ids: ids.into_iter().map(ShareId::to_byte_array).collect(),
-                        more,
-                    }
-                }
-                SyncRequest::Shares(ids) => SyncResponse::Shares(
-                    ids.into_iter()
-                        .filter_map(|id| {
-                            chain
-                                .get_share(&ShareId::from_byte_array(id))
-                                .ok()
-                                .flatten()
-                        })
-                        .map(|s| encode_share(&s))
-                        .collect(),
-                ),
+        let request = match request {
+            SyncRequest::Status => {
+                // From the figures published on the tip's last move: never waits for the lock.
+                let summary = self.chain.summary();
+                let status = ChainStatus::new(summary.tip, summary.height, summary.chain_work);
+                self.send_answer(peer, channel, SyncResponse::Status(status));
+                return;
             }
+            request => request,
         };
+        // Ids and shares are read under the chain's lock, which the worker may hold for a while:
+        // on the blocking pool, so that gossip, other peers and the runtime go on meanwhile.
+        // How many run at once is bounded by each peer's request budget (`PeerTable::spend`).
+        let chain = self.chain.clone();
+        let answers = self.answers_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let response = read_answer(&chain, request);
+            let _ = answers.send((peer, channel, response));
+        });
+    }
+
+    /// Sends a sync answer (the peer may have left meanwhile).
+    fn send_answer(
+        &mut self,
+        peer: PeerId,
+        channel: ResponseChannel<SyncResponse>,
+        response: SyncResponse,
+    ) {
         if self
             .swarm
             .behaviour_mut()
@@ -1089,7 +1099,7 @@ impl Actor {
         };
         if synced != self.synced {
             self.synced = synced;
-            let height = self.chain.lock().height();
+            let height = self.chain.summary().height;
             if synced {
                 info!(
                     ?height,
@@ -1209,5 +1219,40 @@ impl Actor {
         view.sync.chain_errors = self.chain_errors;
         view.gossip_accepted = self.gossip_accepted;
         view.gossip_invalid = self.gossip_invalid;
+    }
+}
+
+/// The answer to an `Ids` or `Shares` request, read under the chain's lock (a `Status` request
+/// is answered from the published summary, without it).
+fn read_answer(chain: &SharedChain, request: SyncRequest) -> SyncResponse {
+    let chain = chain.lock();
+    match request {
+        SyncRequest::Status => SyncResponse::Status(ChainStatus::new(
+            chain.tip(),
+            chain.height(),
+            chain.chain_work(),
+        )),
+        SyncRequest::Ids { locator, max } => {
+            let locator: Vec<ShareId> = locator.into_iter().map(ShareId::from_byte_array).collect();
+            let max = (max as usize).min(wire::MAX_IDS_PER_REQUEST);
+            let depth = 2 * chain.consensus().params().window_shares as usize + 12;
+            // Bounded by the distinct locator ids and the ids returned (§5.3).
+            let (ids, more) = chain.ids_after_bounded(&locator, max, depth);
+            SyncResponse::Ids {
+                ids: ids.into_iter().map(ShareId::to_byte_array).collect(),
+                more,
+            }
+        }
+        SyncRequest::Shares(ids) => SyncResponse::Shares(
+            ids.into_iter()
+                .filter_map(|id| {
+                    chain
+                        .get_share(&ShareId::from_byte_array(id))
+                        .ok()
+                        .flatten()
+                })
+                .map(|s| encode_share(&s))
+                .collect(),
+        ),
     }
 }

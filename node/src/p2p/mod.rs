@@ -14,6 +14,8 @@ mod connection_tests;
 pub mod guard;
 pub mod identity;
 mod judge;
+#[cfg(test)]
+mod liveness_tests;
 mod peers;
 mod sync;
 mod vote;
