@@ -138,6 +138,23 @@ impl JobWork {
         }
         Ok(work)
     }
+
+    /// The payout scripts work was built for on this job (those of the miners that were sent
+    /// it), so that the next job can build theirs before it goes out.
+    pub fn scripts(&self) -> Vec<ScriptBuf> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let overflow = self.overflow.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .keys()
+            .chain(
+                overflow
+                    .iter()
+                    .filter(|(_, kept)| kept.coinbase.strong_count() > 0)
+                    .map(|(script, _)| script),
+            )
+            .cloned()
+            .collect()
+    }
 }
 
 impl CoinbaseProvider for JobWork {

@@ -91,21 +91,37 @@ pub struct JobBuilder {
 
 impl JobBuilder {
     /// Runs until `shutdown` becomes `true`.
-    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut templates = self.feed.template.clone();
+        let mut synced_rx = self.synced.clone();
+        let tip_changed = self.tip_changed.clone();
+        let refresh = self.refresh;
+        let builder = Arc::new(self);
         let mut last_prev: Option<String> = None;
         let mut ever_synced = false;
         loop {
-            let template = self.feed.template.borrow_and_update().clone();
-            let synced = *self.synced.borrow_and_update();
+            let template = templates.borrow_and_update().clone();
+            let synced = *synced_rx.borrow_and_update();
             ever_synced |= synced;
             if let Some(template) = template {
-                self.step(&template, synced, ever_synced, &mut last_prev);
+                // Building a job reads the sharechain under its lock, which a writer may hold
+                // for a while: on the blocking pool, never on an async worker.
+                let builder = Arc::clone(&builder);
+                let mut prev = last_prev.clone();
+                let step = tokio::task::spawn_blocking(move || {
+                    builder.step(&template, synced, ever_synced, &mut prev);
+                    prev
+                });
+                match step.await {
+                    Ok(prev) => last_prev = prev,
+                    Err(e) => error!(error = %e, "building a job panicked"),
+                }
             }
             tokio::select! {
-                r = self.feed.template.changed() => if r.is_err() { return },
-                r = self.synced.changed() => if r.is_err() { return },
-                _ = self.tip_changed.notified() => {}
-                _ = tokio::time::sleep(self.refresh) => {}
+                r = templates.changed() => if r.is_err() { return },
+                r = synced_rx.changed() => if r.is_err() { return },
+                _ = tip_changed.notified() => {}
+                _ = tokio::time::sleep(refresh) => {}
                 _ = shutdown.wait_for(|stop| *stop) => return,
             }
         }
@@ -254,6 +270,21 @@ impl JobBuilder {
             probe = work
                 .miner(&placeholder_script())
                 .map_err(JobBuildError::Sharechain)?;
+        }
+        // Build the coinbases of the miners that had the last job now, on this (blocking)
+        // thread, so that sending them the new one finds them made: a session on an async
+        // worker then never waits for the chain's lock. Only a miner new to the node does.
+        if let Some(previous) = self.broadcast.current().and_then(|job| {
+            job.spec
+                .attachment
+                .clone()
+                .and_then(|a| a.downcast::<JobWork>().ok())
+        }) {
+            for script in previous.scripts() {
+                if let Err(e) = work.miner(&script) {
+                    debug!(error = %e, "no work for a miner of the last job");
+                }
+            }
         }
         let share_target = probe.template.share_target;
         let now = std::time::SystemTime::now()
